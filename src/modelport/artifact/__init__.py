@@ -1,0 +1,1 @@
+"""The verified artifact: manifest, dependency lock, flavors, writing, reading and verification."""

@@ -1,0 +1,121 @@
+"""scikit-learn estimators and Pipelines, saved with skops; pickles only when trusted."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from modelport.artifact.flavors.base import RawOutputs, require, type_module
+from modelport.errors import FlavorError, UnsafeArtifactError
+
+SKOPS_FILE = "model.skops"
+PICKLE_FILE = "model.joblib"
+PICKLE_SUFFIXES = (".joblib", ".pkl", ".pickle")
+
+
+def untrusted_types(path: Path) -> list[str]:
+    sio = require("skops.io", "sklearn")
+    return sorted(sio.get_untrusted_types(file=path))
+
+
+def load_skops(path: Path, trusted: list[str]) -> object:
+    """Load a skops file, refusing any type outside ``trusted``."""
+    sio = require("skops.io", "sklearn")
+    unknown = sorted(set(untrusted_types(path)) - set(trusted))
+    if unknown:
+        raise UnsafeArtifactError(f"{path.name} holds types nobody accepted at pack time: {unknown}")
+    return sio.load(path, trusted=trusted)
+
+
+def load_pickle(path: Path, *, trust_pickle: bool) -> object:
+    if not trust_pickle:
+        raise UnsafeArtifactError(
+            f"{path.name} is a pickle, which runs code when loaded; pack it with --trust-pickle "
+            "(trust_pickle=True) only if you trust where it came from")
+    joblib = require("joblib", "sklearn")
+    return joblib.load(path)
+
+
+def _objects(value: Any, seen: set[int]) -> list[Any]:
+    """The estimator and every object among its (deep) parameters."""
+    if id(value) in seen:
+        return []
+    seen.add(id(value))
+    found = [value]
+    get_params = getattr(value, "get_params", None)
+    if callable(get_params) and not isinstance(value, type):
+        try:
+            params = get_params(deep=True)
+        except TypeError:
+            params = {}
+        for item in params.values():
+            found += _objects(item, seen)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            found += _objects(item, seen)
+    return found
+
+
+class SklearnFlavor:
+    name = "sklearn"
+    frameworks = ("scikit-learn",)
+    tolerance = 1e-7
+    suffixes = (".skops", *PICKLE_SUFFIXES)
+
+    def handles(self, model: object) -> bool:
+        try:
+            from sklearn.base import BaseEstimator
+        except ImportError:
+            return False
+        return isinstance(model, BaseEstimator)
+
+    def detect(self, path: Path) -> bool:
+        return path.suffix.lower() in self.suffixes
+
+    def read(self, path: Path, *, trust_pickle: bool) -> object:
+        if path.suffix.lower() == ".skops":
+            return load_skops(path, untrusted_types(path))
+        return load_pickle(path, trust_pickle=trust_pickle)
+
+    def save(self, model: object, directory: Path, source: Path | None) -> dict[str, Any]:
+        if source is not None and source.suffix.lower() in PICKLE_SUFFIXES:
+            shutil.copyfile(source, directory / PICKLE_FILE)
+            return {"file": PICKLE_FILE, "serialization": "pickle"}
+        sio = require("skops.io", "sklearn")
+        target = directory / SKOPS_FILE
+        try:
+            sio.dump(model, target)
+        except (TypeError, ValueError, NotImplementedError) as exc:
+            raise FlavorError(f"skops cannot serialize this model ({exc}); pack it from a "
+                              "joblib/pickle file with --trust-pickle instead") from exc
+        return {"file": SKOPS_FILE, "serialization": "skops",
+                "trusted_types": untrusted_types(target)}
+
+    def load(self, directory: Path, meta: Mapping[str, Any], *, trust_pickle: bool) -> object:
+        path = directory / str(meta["file"])
+        if meta.get("serialization") == "pickle":
+            return load_pickle(path, trust_pickle=trust_pickle)
+        return load_skops(path, list(meta.get("trusted_types", [])))
+
+    def run(self, model: Any, features: Any, meta: Mapping[str, Any], *, proba: bool) -> RawOutputs:
+        values = np.asarray(model.predict(features))
+        probabilities = None
+        if proba and hasattr(model, "predict_proba"):
+            probabilities = np.asarray(model.predict_proba(features), dtype=float)
+        return RawOutputs(values, probabilities)
+
+    def classes(self, model: object) -> list[Any] | None:
+        classes = getattr(model, "classes_", None)
+        return None if classes is None else np.asarray(classes).tolist()
+
+    def modules(self, model: object) -> set[str]:
+        found = {"sklearn"}
+        for obj in _objects(model, set()):
+            if callable(obj) and hasattr(obj, "__module__") and isinstance(obj.__module__, str):
+                found.add(obj.__module__.split(".")[0])
+            found.add(type_module(obj))
+        return found - {"builtins"}

@@ -1,0 +1,1 @@
+"""Shared vocabulary every layer speaks: signatures, frames, validation, plugin registries."""

@@ -1,0 +1,187 @@
+"""Check a raw frame against a signature, reporting every problem at once, then conform its dtypes.
+
+Nothing is coerced silently: a value is accepted only when it already is what the column holds
+(an integral float in an int column and an ISO-8601 string in a datetime column are the two lossless
+readings allowed, because JSON cannot say otherwise). Values outside the training range are warnings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from modelport.core.schema import ColumnKind, ColumnSpec, Signature
+from modelport.errors import Problem, SchemaError
+
+
+@dataclass
+class Validation:
+    """The outcome of validating one frame: problems (errors), warnings and the rows at fault."""
+
+    problems: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+    bad_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def raise_for_problems(self) -> None:
+        if self.problems:
+            raise SchemaError(self.problems)
+
+
+def _rows(mask: np.ndarray) -> tuple[int, ...]:
+    return tuple(int(i) for i in np.flatnonzero(mask))
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool | np.bool_)
+
+
+def _is_integral(v: Any) -> bool:
+    if isinstance(v, int | np.integer) and not isinstance(v, bool | np.bool_):
+        return True
+    return isinstance(v, float | np.floating) and float(v).is_integer()
+
+
+def _object_mask(values: pd.Series, accept: Callable[[Any], bool]) -> np.ndarray:
+    return np.fromiter((not accept(v) for v in values), dtype=bool, count=len(values))
+
+
+def _type_errors(spec: ColumnSpec, present: pd.Series) -> tuple[np.ndarray, str]:
+    """Return a mask over ``present`` of values of the wrong type, and what was expected."""
+    dtype = present.dtype
+    none = np.zeros(len(present), dtype=bool)
+    if spec.kind is ColumnKind.FLOAT:
+        if pd.api.types.is_bool_dtype(dtype):
+            return ~none, "expected a number, got booleans"
+        if pd.api.types.is_numeric_dtype(dtype):
+            return none, ""
+        return _object_mask(present, _is_number), "expected a number"
+    if spec.kind is ColumnKind.INT:
+        if pd.api.types.is_bool_dtype(dtype):
+            return ~none, "expected an integer, got booleans"
+        if pd.api.types.is_integer_dtype(dtype):
+            return none, ""
+        if pd.api.types.is_float_dtype(dtype):
+            arr = present.to_numpy(dtype=float)
+            return ~np.isfinite(arr) | (np.floor(arr) != arr), "expected an integer"
+        return _object_mask(present, _is_integral), "expected an integer"
+    if spec.kind is ColumnKind.BOOL:
+        if pd.api.types.is_bool_dtype(dtype):
+            return none, ""
+        return _object_mask(present, lambda v: isinstance(v, bool | np.bool_)), "expected true/false"
+    if spec.kind is ColumnKind.STRING:
+        return _object_mask(present, lambda v: isinstance(v, str)), "expected a string"
+    if spec.kind is ColumnKind.DATETIME:
+        if pd.api.types.is_datetime64_any_dtype(dtype):
+            return none, ""
+        parsed = pd.to_datetime(present, errors="coerce", format="ISO8601")
+        return parsed.isna().to_numpy(), "expected a datetime (ISO-8601)"
+    # category: membership in the known levels is the type check
+    levels = set(spec.levels or ())
+    if isinstance(dtype, pd.CategoricalDtype):
+        values = present.astype(object)
+    else:
+        values = present
+    return _object_mask(values, lambda v: _hashable_in(v, levels)), "unknown category"
+
+
+def _hashable_in(value: Any, levels: set[Any]) -> bool:
+    try:
+        return value in levels
+    except TypeError:  # unhashable values (lists, dicts) are never a known level
+        return False
+
+
+def _describe(present: pd.Series, mask: np.ndarray) -> str:
+    bad = present[mask]
+    sample = bad.iloc[0]
+    return f"{type(sample).__name__} {sample!r}"
+
+
+def _check_column(spec: ColumnSpec, column: pd.Series, result: Validation) -> None:
+    nulls = column.isna().to_numpy()
+    if nulls.any() and not spec.nullable:
+        result.problems.append(Problem(spec.name, "null where the column is not nullable",
+                                       _rows(nulls)))
+        result.bad_rows |= nulls
+    present_mask = ~nulls
+    present = column[present_mask]
+    if len(present) == 0:
+        return
+    wrong, expected = _type_errors(spec, present)
+    if wrong.any():
+        full = np.zeros(len(column), dtype=bool)
+        full[np.flatnonzero(present_mask)[wrong]] = True
+        detail = f"{expected}, got {_describe(present, wrong)}"
+        if spec.kind is ColumnKind.CATEGORY:
+            detail = f"unknown category {present[wrong].iloc[0]!r} (known: {list(spec.levels or ())})"
+        result.problems.append(Problem(spec.name, detail, _rows(full)))
+        result.bad_rows |= full
+        return
+    if spec.minimum is not None and spec.maximum is not None and spec.kind in (
+        ColumnKind.FLOAT, ColumnKind.INT
+    ):
+        values = pd.to_numeric(present).to_numpy(dtype=float)
+        outside = (values < spec.minimum) | (values > spec.maximum)
+        if outside.any():
+            full = np.zeros(len(column), dtype=bool)
+            full[np.flatnonzero(present_mask)[outside]] = True
+            result.warnings.append(Problem(
+                spec.name, f"outside the training range [{spec.minimum:g}, {spec.maximum:g}]",
+                _rows(full)))
+
+
+def validate(frame: pd.DataFrame, signature: Signature) -> Validation:
+    """Check every column of ``frame``; never raises, never changes the frame."""
+    result = Validation(bad_rows=np.zeros(len(frame), dtype=bool))
+    expected = signature.names
+    present = [str(c) for c in frame.columns]
+    for name in expected:
+        if name not in present:
+            result.problems.append(Problem(name, "missing column"))
+    for name in present:
+        if name not in expected:
+            result.problems.append(Problem(name, "unexpected column"))
+    if any(p.problem == "missing column" for p in result.problems):
+        result.bad_rows[:] = True
+    for spec in signature.inputs:
+        if spec.name in present:
+            _check_column(spec, frame[spec.name], result)
+    return result
+
+
+def _conform_column(spec: ColumnSpec, column: pd.Series) -> pd.Series:
+    if spec.kind is ColumnKind.CATEGORY and spec.dtype == "category":
+        return pd.Series(pd.Categorical(column, categories=list(spec.levels or ())),
+                         index=column.index, name=column.name)
+    if spec.kind is ColumnKind.DATETIME:
+        return pd.to_datetime(column, format="ISO8601")
+    target = spec.dtype or None
+    if target is None or str(column.dtype) == target:
+        return column
+    if column.isna().any() and target.startswith(("int", "uint")):
+        return column.astype("float64")
+    try:
+        return column.astype(target)
+    except (TypeError, ValueError):
+        return column
+
+
+def conform(frame: pd.DataFrame, signature: Signature) -> pd.DataFrame:
+    """Return a frame in signature order with the training dtypes; call only after validate."""
+    data = {spec.name: _conform_column(spec, frame[spec.name]) for spec in signature.inputs}
+    return pd.DataFrame(data, index=pd.RangeIndex(len(frame)))
+
+
+def check(frame: pd.DataFrame, signature: Signature) -> tuple[pd.DataFrame, list[Problem]]:
+    """Validate (raising SchemaError with every problem) and conform; return frame and warnings."""
+    result = validate(frame, signature)
+    result.raise_for_problems()
+    return conform(frame.reset_index(drop=True), signature), result.warnings

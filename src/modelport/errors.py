@@ -1,0 +1,149 @@
+"""The exception tree of modelport; domain errors carry data, never an HTTP status.
+
+::
+
+    ModelportError
+    ├── SchemaError (ValueError)             raw input does not match the signature; .problems
+    ├── ArtifactError
+    │   ├── ArtifactFormatError (ValueError) not an artifact, bad manifest, bad path
+    │   ├── IntegrityError                   a file changed, is missing or unexpected; .path
+    │   ├── UnsafeArtifactError              a pickle or untrusted type would be loaded
+    │   ├── EnvironmentMismatchError         the running environment differs from the lock; .differences
+    │   └── GoldenCheckError                 golden rows predict differently here; .rows, .max_difference
+    ├── FlavorError (ValueError)             no flavor fits, or a flavor cannot handle the model
+    ├── PredictionError                      the model itself raised while predicting; .error_id
+    ├── RegistryError
+    │   ├── RefError (ValueError)            a model reference that cannot be parsed
+    │   ├── NotFoundError (LookupError)      unknown name, version, alias or digest
+    │   ├── ArchivedVersionError             the version is archived and cannot be served or aliased
+    │   └── RegistryUnavailableError         the registry database cannot be reached
+    └── MissingDependencyError (ImportError) an optional extra is not installed; .pip_command
+
+Adapters (HTTP, CLI) own the one table that maps these to status and exit codes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+class ModelportError(Exception):
+    """Base class of every error modelport raises on purpose."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with one field of a raw input."""
+
+    field: str
+    problem: str
+    rows: tuple[int, ...] = field(default=())
+
+    def __str__(self) -> str:
+        where = ""
+        if self.rows:
+            shown = ", ".join(str(r) for r in self.rows[:5])
+            more = f" and {len(self.rows) - 5} more" if len(self.rows) > 5 else ""
+            where = f" (rows {shown}{more})"
+        return f"{self.field}: {self.problem}{where}"
+
+
+class SchemaError(ModelportError, ValueError):
+    """Raw input violates the signature; every problem is listed at once."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = list(problems)
+        lines = "; ".join(str(p) for p in self.problems)
+        super().__init__(f"input does not match the signature: {lines}")
+
+
+class ArtifactError(ModelportError):
+    """Something is wrong with an artifact on disk."""
+
+
+class ArtifactFormatError(ArtifactError, ValueError):
+    """The folder or file is not a readable modelport artifact."""
+
+
+class IntegrityError(ArtifactError):
+    """A file of the artifact does not match the digest its manifest records."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"artifact file {path!r} {reason}")
+
+
+class UnsafeArtifactError(ArtifactError):
+    """Loading would execute untrusted code (a pickle, or a type nobody accepted)."""
+
+
+class EnvironmentMismatchError(ArtifactError):
+    """The running environment differs from the artifact's lock where it matters."""
+
+    def __init__(self, differences: list[str]) -> None:
+        self.differences = list(differences)
+        super().__init__(
+            "the running environment differs from the artifact's requirements.lock: "
+            + "; ".join(self.differences)
+            + " (pass allow_env_mismatch=True / --allow-env-mismatch to load anyway)"
+        )
+
+
+class GoldenCheckError(ArtifactError):
+    """The golden rows do not reproduce their packed outputs in this environment."""
+
+    def __init__(
+        self, rows: list[int], max_difference: float, tolerance: float, environment: list[str]
+    ) -> None:
+        self.rows = list(rows)
+        self.max_difference = max_difference
+        self.tolerance = tolerance
+        self.environment = list(environment)
+        env = "; ".join(environment) if environment else "no environment differences found"
+        super().__init__(
+            f"golden check failed on rows {self.rows}: largest difference {max_difference:.6g} "
+            f"exceeds tolerance {tolerance:.3g}; environment: {env}"
+        )
+
+
+class FlavorError(ModelportError, ValueError):
+    """No flavor can handle the model, or the chosen one cannot."""
+
+
+class PredictionError(ModelportError):
+    """The model raised while predicting on input that passed validation."""
+
+    def __init__(self, message: str, error_id: str) -> None:
+        self.error_id = error_id
+        super().__init__(f"{message} (error id {error_id})")
+
+
+class RegistryError(ModelportError):
+    """Base class of registry failures."""
+
+
+class RefError(RegistryError, ValueError):
+    """A model reference that cannot be parsed."""
+
+
+class NotFoundError(RegistryError, LookupError):
+    """An unknown model name, version, alias or digest."""
+
+
+class ArchivedVersionError(RegistryError):
+    """The version is archived: kept, but not served or aliased."""
+
+
+class RegistryUnavailableError(RegistryError):
+    """The registry database cannot be reached."""
+
+
+class MissingDependencyError(ModelportError, ImportError):
+    """An optional dependency is not installed; the message names the pip command."""
+
+    def __init__(self, package: str, extra: str) -> None:
+        self.package = package
+        self.extra = extra
+        self.pip_command = f"pip install 'modelport[{extra}]'"
+        super().__init__(f"{package} is not installed: {self.pip_command}")

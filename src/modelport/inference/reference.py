@@ -1,0 +1,109 @@
+"""The reference sample monitoring compares production with: inputs, outputs, labels, importances."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from modelport.inference.model import LoadedModel, Prediction
+
+FOLDER = "reference"
+SAMPLE = f"{FOLDER}/sample.parquet"
+IMPORTANCES = f"{FOLDER}/importances.json"
+MAX_ROWS = 10_000
+PERMUTATION_ROWS = 2_000
+PERMUTATION_REPEATS = 5
+PREDICTION_COLUMN = "__prediction__"
+TARGET_COLUMN = "__target__"
+PROBA_PREFIX = "__proba__"
+
+
+def choose_rows(frame: pd.DataFrame, limit: int = MAX_ROWS, seed: int = 0) -> np.ndarray:
+    """Positions of a seeded random subset (all rows when the sample is small)."""
+    if len(frame) <= limit:
+        return np.arange(len(frame))
+    return np.sort(np.random.default_rng(seed).choice(len(frame), size=limit, replace=False))
+
+
+def sample_frame(inputs: pd.DataFrame, prediction: Prediction, target: pd.Series | None) -> pd.DataFrame:
+    frame = inputs.reset_index(drop=True).copy()
+    frame[PREDICTION_COLUMN] = prediction.values
+    if prediction.probabilities is not None and prediction.labels is not None:
+        for i, label in enumerate(prediction.labels):
+            frame[f"{PROBA_PREFIX}{label}"] = prediction.probabilities[:, i]
+    if target is not None:
+        frame[TARGET_COLUMN] = target.reset_index(drop=True).to_numpy()
+    return frame
+
+
+def model_importances(model: LoadedModel) -> dict[str, float] | None:
+    """Importances the fitted estimator exposes (trees, linear models), keyed by its feature names."""
+    estimator: Any = model.model
+    steps = getattr(estimator, "steps", None)
+    final = steps[-1][1] if steps else estimator
+    values = getattr(final, "feature_importances_", None)
+    if values is None:
+        coef = getattr(final, "coef_", None)
+        if coef is None:
+            return None
+        values = np.abs(np.asarray(coef, dtype=float)).reshape(-1, np.shape(coef)[-1]).mean(axis=0)
+    values = np.asarray(values, dtype=float).ravel()
+    names = getattr(final, "feature_names_in_", None)
+    if names is None and steps and len(steps) > 1:
+        try:
+            names = estimator[:-1].get_feature_names_out()
+        except (AttributeError, ValueError, TypeError):
+            names = None
+    if names is None or len(names) != len(values):
+        names = [f"f{i}" for i in range(len(values))]
+    return {str(n): float(v) for n, v in zip(names, values, strict=True)}
+
+
+class _Scorer:
+    """Adapter so sklearn's permutation_importance scores the whole raw-input path."""
+
+    def __init__(self, model: LoadedModel) -> None:
+        self.model = model
+
+    def fit(self, *_: Any) -> _Scorer:
+        return self
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        return self.model.predict_frame(frame.reset_index(drop=True), proba=False).values
+
+
+def permutation_importances(model: LoadedModel, inputs: pd.DataFrame, target: pd.Series) -> dict[str, float]:
+    """Mean drop in accuracy (classification) or R² (regression) when a raw column is shuffled."""
+    from sklearn.inspection import permutation_importance
+    from sklearn.metrics import accuracy_score, r2_score
+
+    rows = choose_rows(inputs, PERMUTATION_ROWS, seed=1)
+    x = inputs.iloc[rows].reset_index(drop=True)
+    y = target.iloc[rows].reset_index(drop=True)
+    metric = accuracy_score if model.task == "classification" else r2_score
+
+    def score(estimator: _Scorer, frame: pd.DataFrame, truth: pd.Series) -> float:
+        return float(metric(truth, estimator.predict(frame)))
+
+    result = permutation_importance(_Scorer(model), x, y, scoring=score,
+                                    n_repeats=PERMUTATION_REPEATS, random_state=0)
+    return {str(c): float(v) for c, v in zip(x.columns, result.importances_mean, strict=True)}
+
+
+def write(root: Path, frame: pd.DataFrame, importances: dict[str, dict[str, float]]) -> None:
+    (root / FOLDER).mkdir()
+    frame.to_parquet(root / SAMPLE, index=False)
+    (root / IMPORTANCES).write_text(json.dumps(importances, indent=1, sort_keys=True))
+
+
+def read_sample(root: Path) -> pd.DataFrame:
+    return pd.read_parquet(root / SAMPLE)
+
+
+def read_importances(root: Path) -> dict[str, dict[str, float]]:
+    data: dict[str, dict[str, float]] = json.loads((root / IMPORTANCES).read_text())
+    return data
