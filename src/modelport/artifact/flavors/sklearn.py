@@ -102,6 +102,8 @@ class SklearnFlavor:
         return load_skops(path, list(meta.get("trusted_types", [])))
 
     def run(self, model: Any, features: Any, meta: Mapping[str, Any], *, proba: bool) -> RawOutputs:
+        if hasattr(features, "columns") and not hasattr(model, "feature_names_in_"):
+            features = features.to_numpy()  # fitted on an array: names would only draw a warning
         values = np.asarray(model.predict(features))
         probabilities = None
         if proba and hasattr(model, "predict_proba"):
