@@ -8,8 +8,8 @@
     │   ├── ArtifactFormatError (ValueError) not an artifact, bad manifest, bad path
     │   ├── IntegrityError                   a file changed, is missing or unexpected; .path
     │   ├── UnsafeArtifactError              a pickle or untrusted type would be loaded
-    │   ├── EnvironmentMismatchError         the running environment differs from the lock; .differences
-    │   └── GoldenCheckError                 golden rows predict differently here; .rows, .max_difference
+    │   ├── EnvironmentMismatchError         the environment differs from the lock; .differences
+    │   └── GoldenCheckError                 golden rows predict differently; .rows, .max_difference
     ├── FlavorError (ValueError)             no flavor fits, or a flavor cannot handle the model
     ├── PredictionError                      the model itself raised while predicting; .error_id
     ├── RegistryError
@@ -24,7 +24,8 @@ Adapters (HTTP, CLI) own the one table that maps these to status and exit codes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import dataclasses
+from dataclasses import dataclass
 
 
 class ModelportError(Exception):
@@ -37,7 +38,7 @@ class Problem:
 
     field: str
     problem: str
-    rows: tuple[int, ...] = field(default=())
+    rows: tuple[int, ...] = dataclasses.field(default=())
 
     def __str__(self) -> str:
         where = ""

@@ -15,8 +15,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from tests.flavor_cases.base import CaseData, FlavorCase
 from tests.data import credit, numeric_regression
+from tests.flavor_cases.base import CaseData, FlavorCase
 
 
 def _pipeline(tmp: Path) -> CaseData:

@@ -20,6 +20,7 @@ from modelport.inference.load import load, open_verified, verify
 from modelport.inference.pack import Artifact, pack_file
 
 console = Console()
+MODEL_FILE_HELP = "model file: .skops .joblib .json .txt .onnx .keras .h5 .pt .py"
 
 
 def _pairs(values: list[str], what: str) -> dict[str, str]:
@@ -34,12 +35,12 @@ def _pairs(values: list[str], what: str) -> dict[str, str]:
 
 @handle_errors
 def pack_command(
-    model_file: Annotated[Path, typer.Argument(help="model file (.skops, .joblib, .json, .txt, .onnx, .keras, .h5, .pt, .py)")],
+    model_file: Annotated[Path, typer.Argument(help=MODEL_FILE_HELP)],
     name: Annotated[str, typer.Option("--name", help="model name")],
     sample: Annotated[Path, typer.Option("--sample", help="training sample: csv, parquet, json, jsonl")],
     flavor: Annotated[str | None, typer.Option(help="flavor; detected from the file when omitted")] = None,
     preprocess: Annotated[Path | None, typer.Option(help="Python file with preprocess(frame)")] = None,
-    trust_pickle: Annotated[bool, typer.Option("--trust-pickle", help="accept a joblib/pickle model file")] = False,
+    trust_pickle: Annotated[bool, typer.Option("--trust-pickle", help="accept a joblib/pickle file")] = False,
     label_column: Annotated[str | None, typer.Option(help="ground-truth column of the sample")] = None,
     labels: Annotated[str | None, typer.Option(help="comma-separated class labels (networks)")] = None,
     task: Annotated[str | None, typer.Option(help="classification, regression or other")] = None,

@@ -25,7 +25,7 @@ def read_table(path: Path) -> pd.DataFrame:
             return pd.read_json(path, lines=True, dtype=False)
         if suffix == ".json":
             data = json.loads(path.read_text())
-            return pd.DataFrame(data if isinstance(data, list) else data)
+            return pd.DataFrame(data)
     except (ValueError, OSError) as exc:
         raise ArtifactFormatError(f"cannot read {path}: {exc}") from exc
     raise ArtifactFormatError(f"unsupported file type {suffix!r} for {path}; use {', '.join(SUFFIXES)}")

@@ -5,19 +5,19 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from modelport.errors import SchemaError, Problem
+from modelport.errors import Problem, SchemaError
 
 #: object/string columns with at most this many distinct values are inferred as categories.
 CATEGORY_MAX_LEVELS = 50
 
 
-class ColumnKind(str, Enum):
+class ColumnKind(StrEnum):
     """What a raw column holds; decides which values validation accepts."""
 
     FLOAT = "float"

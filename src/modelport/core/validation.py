@@ -85,10 +85,7 @@ def _type_errors(spec: ColumnSpec, present: pd.Series) -> tuple[np.ndarray, str]
         return parsed.isna().to_numpy(), "expected a datetime (ISO-8601)"
     # category: membership in the known levels is the type check
     levels = set(spec.levels or ())
-    if isinstance(dtype, pd.CategoricalDtype):
-        values = present.astype(object)
-    else:
-        values = present
+    values = present.astype(object) if isinstance(dtype, pd.CategoricalDtype) else present
     return _object_mask(values, lambda v: _hashable_in(v, levels)), "unknown category"
 
 
@@ -169,7 +166,7 @@ def _conform_column(spec: ColumnSpec, column: pd.Series) -> pd.Series:
     if column.isna().any() and target.startswith(("int", "uint")):
         return column.astype("float64")
     try:
-        return column.astype(target)
+        return column.astype(target)  # type: ignore[call-overload,no-any-return]
     except (TypeError, ValueError):
         return column
 

@@ -63,7 +63,7 @@ def _numeric_differences(expected: np.ndarray, actual: np.ndarray) -> np.ndarray
     both_nan = np.isnan(expected) & np.isnan(actual)
     diff = np.where(both_nan, 0.0, np.abs(expected - actual) / scale)
     diff = np.where(np.isnan(diff), np.inf, diff)
-    return diff.reshape(len(diff), -1).max(axis=1)
+    return np.asarray(diff.reshape(len(diff), -1).max(axis=1))
 
 
 def compare(expected: dict[str, Any], actual: Prediction, tolerance: float) -> GoldenResult:

@@ -13,8 +13,12 @@ from modelport.artifact.archive import extract_tar
 from modelport.artifact.files import MODEL_FOLDER, verify_tree
 from modelport.artifact.flavors import get_flavor
 from modelport.artifact.manifest import Manifest, read_manifest
-from modelport.errors import ArtifactFormatError, EnvironmentMismatchError, GoldenCheckError
-from modelport.errors import UnsafeArtifactError
+from modelport.errors import (
+    ArtifactFormatError,
+    EnvironmentMismatchError,
+    GoldenCheckError,
+    UnsafeArtifactError,
+)
 from modelport.inference import golden
 from modelport.inference.model import LoadedModel
 

@@ -23,7 +23,13 @@ from modelport.artifact.flavors import Flavor, flavor_for_file, flavor_for_model
 from modelport.artifact.manifest import TASKS, Manifest, write_manifest
 from modelport.core.frames import to_frame
 from modelport.core.schema import ColumnKind, OutputSpec, Signature, infer_signature
-from modelport.errors import ArtifactFormatError, FlavorError, GoldenCheckError, SchemaError, Problem
+from modelport.errors import (
+    ArtifactFormatError,
+    FlavorError,
+    GoldenCheckError,
+    Problem,
+    SchemaError,
+)
 from modelport.inference import golden, reference
 from modelport.inference.model import LoadedModel, Prediction, score_transform
 

@@ -62,9 +62,9 @@ def _objects(value: Any, seen: set[int]) -> list[Any]:
 
 class SklearnFlavor:
     name = "sklearn"
-    frameworks = ("scikit-learn",)
+    frameworks: tuple[str, ...] = ("scikit-learn",)
     tolerance = 1e-7
-    suffixes = (".skops", *PICKLE_SUFFIXES)
+    suffixes: tuple[str, ...] = (".skops", *PICKLE_SUFFIXES)
 
     def handles(self, model: object) -> bool:
         try:
