@@ -7,7 +7,7 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -174,31 +174,22 @@ def pack(
     live_prep = prep.live(preprocess) if preprocess is not None else None
     task_name, known_labels = _task(chosen, model, task, labels)
 
-    provisional = Manifest(name=name, flavor=chosen.name, task=task_name, signature=signature,
-                           files={}, labels=known_labels)
-    live = LoadedModel(provisional, chosen, model, live_prep, "", None)
-    frame, _ = live.validate(inputs)
-    meta: dict[str, Any] = {}
-    if task_name == "classification" and chosen.classes(model) is None:
-        features = live_prep.apply(frame.head(200)) if live_prep else frame.head(200)
-        scores = chosen.run(model, features, {}, proba=True)
-        if scores.probabilities is None and scores.values is not None:
-            meta["scores"] = score_transform(np.asarray(scores.values))
-            width = 1 if np.ndim(scores.values) == 1 else np.shape(scores.values)[1]
-            if known_labels is None:
-                known_labels = [0, 1] if width == 1 else list(range(width))
-    provisional = Manifest(name=name, flavor=chosen.name, task=task_name, signature=signature,
-                           files={}, labels=known_labels, flavor_meta=meta)
-    live = LoadedModel(provisional, chosen, model, live_prep, "", None)
-
     target_dir = Path(out) if out is not None else Path.cwd() / f"{name}.artifact"
     if target_dir.exists() and any(target_dir.iterdir()) and not overwrite:
         raise ArtifactFormatError(f"{target_dir} exists and is not empty (pass overwrite=True / --force)")
     target_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=target_dir.parent))
     try:
-        manifest = _write(staging, model, chosen, live, frame, inputs, truth, preprocess, meta,
-                          source, trust_pickle, tags or {}, metrics or {})
+        (staging / MODEL_FOLDER).mkdir()
+        meta = chosen.save(model, staging / MODEL_FOLDER, source)
+        if meta.get("serialization") == "pickle" and not trust_pickle:
+            raise FlavorError("this model can only be stored as a pickle: pass trust_pickle=True "
+                              "(--trust-pickle) if you trust it")
+        draft = Manifest(name=name, flavor=chosen.name, task=task_name, signature=signature,
+                         files={}, labels=known_labels, flavor_meta=meta)
+        live, frame = _live_model(draft, chosen, model, live_prep, inputs)
+        manifest = _write(staging, live, frame, inputs, truth, preprocess, trust_pickle,
+                          tags or {}, metrics or {})
         digest = write_manifest(staging, manifest)
         _verify_round_trip(staging)
         if target_dir.exists():
@@ -211,18 +202,34 @@ def pack(
     return Artifact(target_dir, digest, manifest, tar_path)
 
 
-def _write(root: Path, model: Any, flavor: Flavor, live: LoadedModel, frame: pd.DataFrame,
-           inputs: pd.DataFrame, truth: pd.Series | None, preprocess: Any, meta: dict[str, Any],
-           source: Path | None, trust_pickle: bool, tags: Mapping[str, str],
+def _live_model(draft: Manifest, flavor: Flavor, model: Any, live_prep: prep.Preprocessor | None,
+                inputs: pd.DataFrame) -> tuple[LoadedModel, pd.DataFrame]:
+    """The in-memory model on the shared path; for networks, decide how scores become probabilities."""
+    live = LoadedModel(draft, flavor, model, live_prep, "", None)
+    frame, _ = live.validate(inputs)
+    if draft.task != "classification" or flavor.classes(model) is not None:
+        return live, frame
+    features = live_prep.apply(frame.head(200)) if live_prep else frame.head(200)
+    scores = flavor.run(model, features, draft.flavor_meta, proba=True)
+    if scores.probabilities is not None or scores.values is None:
+        return live, frame
+    meta = {**draft.flavor_meta, "scores": score_transform(np.asarray(scores.values))}
+    labels = draft.labels
+    if labels is None:
+        width = 1 if np.ndim(scores.values) == 1 else np.shape(scores.values)[1]
+        labels = [0, 1] if width == 1 else list(range(width))
+    draft = replace(draft, flavor_meta=meta, labels=labels)
+    return LoadedModel(draft, flavor, model, live_prep, "", None), frame
+
+
+def _write(root: Path, live: LoadedModel, frame: pd.DataFrame, inputs: pd.DataFrame,
+           truth: pd.Series | None, preprocess: Any, trust_pickle: bool, tags: Mapping[str, str],
            metrics: Mapping[str, float]) -> Manifest:
-    (root / MODEL_FOLDER).mkdir()
-    meta = {**meta, **flavor.save(model, root / MODEL_FOLDER, source)}
-    if meta.get("serialization") == "pickle" and not trust_pickle:
-        raise FlavorError("this model can only be stored as a pickle: pass trust_pickle=True "
-                          "(--trust-pickle) if you trust it")
+    """Write everything but the model (already saved) and return the manifest describing it."""
+    flavor = live.flavor
     prep_entry = prep.save(preprocess, root) if preprocess is not None else None
 
-    modules = flavor.modules(model) | (live.preprocessor.modules if live.preprocessor else set())
+    modules = flavor.modules(live.model) | (live.preprocessor.modules if live.preprocessor else set())
     lock = lockmod.capture(["modelport", *flavor.frameworks], modules)
     packages = {k: v for k, v in lock.packages.items() if k != "modelport"}
     (root / lockmod.LOCK_FILE).write_text(lockmod.Lock(packages, lock.python, lock.platform).to_text())
@@ -261,7 +268,7 @@ def _write(root: Path, model: Any, flavor: Flavor, live: LoadedModel, frame: pd.
     signature = Signature(live.signature.inputs, _outputs(live.task, live.labels))
     return Manifest(
         name=live.name, flavor=flavor.name, task=live.task, signature=signature,
-        files=digest_tree(root), labels=_plain_labels(live.labels), flavor_meta=meta,
+        files=digest_tree(root), labels=_plain_labels(live.labels), flavor_meta=dict(live.meta),
         preprocess=prep_entry, lineage=lineage, environment=environment,
         golden={"rows": len(rows), "tolerance": flavor.tolerance},
         reference={"rows": len(chosen), "has_target": truth is not None,

@@ -60,6 +60,15 @@ def _objects(value: Any, seen: set[int]) -> list[Any]:
     return found
 
 
+def fitted_on_array(model: object) -> bool:
+    """True when the first step that recorded its input was fitted without column names."""
+    steps = [step for _, step in getattr(model, "steps", [])] or [model]
+    for step in steps:
+        if hasattr(step, "n_features_in_"):
+            return not hasattr(step, "feature_names_in_")
+    return False
+
+
 class SklearnFlavor:
     name = "sklearn"
     frameworks: tuple[str, ...] = ("scikit-learn",)
@@ -82,9 +91,10 @@ class SklearnFlavor:
         return load_pickle(path, trust_pickle=trust_pickle)
 
     def save(self, model: object, directory: Path, source: Path | None) -> dict[str, Any]:
+        shape = {"input": "array" if fitted_on_array(model) else "frame"}
         if source is not None and source.suffix.lower() in PICKLE_SUFFIXES:
             shutil.copyfile(source, directory / PICKLE_FILE)
-            return {"file": PICKLE_FILE, "serialization": "pickle"}
+            return {"file": PICKLE_FILE, "serialization": "pickle", **shape}
         sio = require("skops.io", "sklearn")
         target = directory / SKOPS_FILE
         try:
@@ -93,7 +103,7 @@ class SklearnFlavor:
             raise FlavorError(f"skops cannot serialize this model ({exc}); pack it from a "
                               "joblib/pickle file with --trust-pickle instead") from exc
         return {"file": SKOPS_FILE, "serialization": "skops",
-                "trusted_types": untrusted_types(target)}
+                "trusted_types": untrusted_types(target), **shape}
 
     def load(self, directory: Path, meta: Mapping[str, Any], *, trust_pickle: bool) -> object:
         path = directory / str(meta["file"])
@@ -102,7 +112,7 @@ class SklearnFlavor:
         return load_skops(path, list(meta.get("trusted_types", [])))
 
     def run(self, model: Any, features: Any, meta: Mapping[str, Any], *, proba: bool) -> RawOutputs:
-        if hasattr(features, "columns") and not hasattr(model, "feature_names_in_"):
+        if meta.get("input") == "array" and hasattr(features, "to_numpy"):
             features = features.to_numpy()  # fitted on an array: names would only draw a warning
         values = np.asarray(model.predict(features))
         probabilities = None
