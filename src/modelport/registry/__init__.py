@@ -1,0 +1,1 @@
+"""Model names, numbered versions, aliases and their history, over a content-addressed store."""
