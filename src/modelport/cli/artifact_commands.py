@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,13 +14,18 @@ from rich.table import Table
 
 from modelport.artifact.lock import LOCK_FILE, Lock
 from modelport.cli.errors import handle_errors
+from modelport.cli.registry_commands import open_registry
 from modelport.cli.tables import read_table, write_table
 from modelport.errors import ModelportError
 from modelport.inference import golden
 from modelport.inference.load import load, open_verified, verify
 from modelport.inference.pack import Artifact, pack_file
+from modelport.registry.records import ModelVersion, Resolved
+from modelport.settings import Settings
 
 console = Console()
+err_console = Console(stderr=True)
+REF_HELP = "artifact folder or .tar, or a registered NAME, NAME:VERSION, NAME@ALIAS or digest"
 MODEL_FILE_HELP = "model file: .skops .joblib .json .txt .onnx .keras .h5 .pt .py"
 
 
@@ -46,18 +52,52 @@ def pack_command(
     task: Annotated[str | None, typer.Option(help="classification, regression or other")] = None,
     tag: Annotated[list[str] | None, typer.Option(help="KEY=VALUE, repeatable")] = None,
     metric: Annotated[list[str] | None, typer.Option(help="KEY=NUMBER, repeatable")] = None,
-    out: Annotated[Path | None, typer.Option(help="artifact folder to write")] = None,
+    out: Annotated[Path | None, typer.Option(help="also keep the artifact folder here")] = None,
     tar: Annotated[bool, typer.Option("--tar", help="also write OUT.tar")] = False,
     force: Annotated[bool, typer.Option("--force", help="replace OUT if it exists")] = False,
+    register: Annotated[bool, typer.Option("--register/--no-register",
+                                           help="register NAME:VERSION (--no-register needs --out)")] = True,
+    alias: Annotated[str | None, typer.Option("--alias", help="point this alias at the new version")] = None,
+    reason: Annotated[str | None, typer.Option("--reason", help="why, kept in the history")] = None,
 ) -> None:
-    """Pack a model file with its sample into a verified artifact."""
-    artifact = pack_artifact(model_file, name=name, sample=sample, flavor=flavor,
-                             preprocess=preprocess, trust_pickle=trust_pickle,
-                             label_column=label_column, labels=labels, task=task, tag=tag or [],
-                             metric=metric or [], out=out, tar=tar, force=force)
-    console.print(f"packed [bold]{artifact.manifest.name}[/] ({artifact.manifest.flavor}, "
-                  f"{artifact.manifest.task}) → {artifact.path}")
-    console.print(f"digest {artifact.digest}")
+    """Pack a model file with its sample into a verified artifact and register it as NAME:VERSION."""
+    if out is None and (tar or not register):
+        raise typer.BadParameter("--tar and --no-register need --out")
+    options: dict[str, Any] = {
+        "name": name, "sample": sample, "flavor": flavor, "preprocess": preprocess,
+        "trust_pickle": trust_pickle, "label_column": label_column, "labels": labels, "task": task,
+        "tag": tag or [], "metric": metric or [], "tar": tar, "force": force}
+    if out is not None:
+        artifact = pack_artifact(model_file, out=out, **options)
+        _packed(artifact, registering=register, kept=True)
+        if register:
+            _register(artifact, move=False, alias=alias, reason=reason)
+        return
+    home = Settings.from_env().home
+    home.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".pack-", dir=home) as scratch:
+        artifact = pack_artifact(model_file, out=Path(scratch) / "artifact", **options)
+        _packed(artifact, registering=True, kept=False)
+        _register(artifact, move=True, alias=alias, reason=reason)
+
+
+def _packed(artifact: Artifact, *, registering: bool, kept: bool) -> None:
+    """Say what was packed; on stderr when stdout is kept for NAME:VERSION."""
+    out = err_console if registering else console
+    where = f" → {artifact.path}" if kept else ""
+    out.print(f"packed [bold]{artifact.manifest.name}[/] ({artifact.manifest.flavor}, "
+              f"{artifact.manifest.task}){where}", highlight=False)
+    out.print(f"digest {artifact.digest}", highlight=False)
+
+
+def _register(artifact: Artifact, *, move: bool, alias: str | None, reason: str | None) -> ModelVersion:
+    with open_registry() as registry:
+        version = registry.register(artifact.path, name=artifact.manifest.name, move=move,
+                                    reason=reason)
+        if alias is not None:
+            registry.set_alias(version.name, alias, version.version, reason=reason)
+    typer.echo(version.ref)
+    return version
 
 
 def pack_artifact(model_file: Path, *, name: str, sample: Path, flavor: str | None,
@@ -99,17 +139,26 @@ def _status(path: Path, allow_env_mismatch: bool) -> dict[str, Any]:
     return status
 
 
+def _resolve(ref: str, *, allow_archived: bool) -> Resolved:
+    """The artifact folder a path or registered ref names (paths never touch the database)."""
+    with open_registry() as registry:
+        return registry.resolve(ref, allow_archived=allow_archived)
+
+
 def _ok(status: dict[str, Any]) -> bool:
     return all(status[k] == "ok" for k in ("digests", "lock", "golden"))
 
 
 @handle_errors
 def inspect_command(
-    artifact: Annotated[Path, typer.Argument(help="artifact folder or .tar")],
+    ref: Annotated[str, typer.Argument(help=REF_HELP)],
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Show the manifest, signature, lock and golden status of an artifact."""
-    status = _status(artifact, allow_env_mismatch=False)
+    resolved = _resolve(ref, allow_archived=True)
+    status = _status(resolved.path, allow_env_mismatch=False)
+    if resolved.version is not None:
+        status["version"] = resolved.version.to_dict()
     if as_json:
         typer.echo(json.dumps(status, indent=2, default=str))
         return
@@ -121,6 +170,9 @@ def inspect_command(
     for key in ("flavor", "task", "labels"):
         summary.add_row(key, str(manifest[key]))
     summary.add_row("digest", status["digest"])
+    if resolved.version is not None:
+        archived = " (archived)" if resolved.version.archived else ""
+        summary.add_row("registered as", resolved.version.ref + archived)
     for key, value in manifest["lineage"].items():
         summary.add_row(key, str(value))
     console.print(summary)
@@ -132,7 +184,8 @@ def inspect_command(
             f"[{spec['minimum']:g}, {spec['maximum']:g}]" if spec.get("minimum") is not None else "")
         sig.add_row(spec["name"], spec["kind"], str(spec["nullable"]), str(extra))
     console.print(sig)
-    lock = Lock.from_text((artifact / LOCK_FILE).read_text()) if artifact.is_dir() else None
+    path = resolved.path
+    lock = Lock.from_text((path / LOCK_FILE).read_text()) if path.is_dir() else None
     env = Table(title="environment")
     env.add_column("check")
     env.add_column("result")
@@ -151,12 +204,12 @@ def inspect_command(
 
 @handle_errors
 def verify_command(
-    artifact: Annotated[Path, typer.Argument(help="artifact folder or .tar")],
+    ref: Annotated[str, typer.Argument(help=REF_HELP)],
     allow_env_mismatch: Annotated[bool, typer.Option("--allow-env-mismatch")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Check digests, the dependency lock and the golden rows; exit 0 only when all hold."""
-    status = _status(artifact, allow_env_mismatch)
+    status = _status(_resolve(ref, allow_archived=True).path, allow_env_mismatch)
     ok = _ok(status) or (allow_env_mismatch and status["digests"] == "ok" and status["golden"] == "ok")
     if as_json:
         typer.echo(json.dumps({k: status[k] for k in ("digests", "lock", "golden")} | {"ok": ok}))
@@ -171,17 +224,17 @@ def verify_command(
 
 @handle_errors
 def predict_command(
-    artifact: Annotated[Path, typer.Argument(help="artifact folder or .tar")],
+    ref: Annotated[str, typer.Argument(help=REF_HELP)],
     input_file: Annotated[Path, typer.Argument(help="rows to score: csv, parquet, json, jsonl")],
     out: Annotated[Path | None, typer.Option(help="write predictions here (by suffix)")] = None,
     allow_env_mismatch: Annotated[bool, typer.Option("--allow-env-mismatch")] = False,
 ) -> None:
-    """Predict the rows of a file with an artifact."""
-    model = load(artifact, allow_env_mismatch=allow_env_mismatch)
+    """Predict the rows of a file with an artifact (archived versions are not served)."""
+    model = load(_resolve(ref, allow_archived=False).path, allow_env_mismatch=allow_env_mismatch)
     result = model.predict_detailed(read_table(input_file),
                                     proba=model.task == "classification")
     for warning in result.warnings:
-        Console(stderr=True).print(f"[yellow]warning:[/] {warning}", highlight=False)
+        err_console.print(f"[yellow]warning:[/] {warning}", highlight=False)
     frame = result.to_frame()
     if out is None:
         frame.to_json(sys.stdout, orient="records", lines=True)

@@ -6,7 +6,7 @@ import logging
 
 import typer
 
-from modelport.cli import artifact_commands
+from modelport.cli import artifact_commands, import_commands, registry_commands
 
 app = typer.Typer(name="modelport", no_args_is_help=True, add_completion=False,
                   help="Pack, register, serve and monitor machine-learning models.")
@@ -14,6 +14,12 @@ app.command("pack")(artifact_commands.pack_command)
 app.command("inspect")(artifact_commands.inspect_command)
 app.command("verify")(artifact_commands.verify_command)
 app.command("predict")(artifact_commands.predict_command)
+app.add_typer(registry_commands.models_app)
+app.add_typer(registry_commands.alias_app)
+app.command("history")(registry_commands.history_command)
+app.command("rollback")(registry_commands.rollback_command)
+app.command("archive")(registry_commands.archive_command)
+app.add_typer(import_commands.import_app)
 
 
 def main() -> None:
