@@ -28,6 +28,7 @@ ALEMBIC_INI = Path(__file__).with_name("alembic.ini")
 #: pg_advisory_xact_lock key that serializes concurrent first opens of one PostgreSQL database
 MIGRATION_LOCK_KEY = 0x6D6F64656C706F
 _WRITE = "modelport_write"
+_SINGLE = "modelport_single_statement"
 
 
 def normalize_url(url: str) -> str:
@@ -112,10 +113,17 @@ class Database:
             return self._engine
 
     @contextmanager
-    def read(self) -> Iterator[Connection]:
-        """A read-only transaction (a consistent snapshot on both databases)."""
-        with self._translated(), self.engine.connect() as conn, conn.begin():
-            yield conn
+    def read(self, *, snapshot: bool = True) -> Iterator[Connection]:
+        """A read-only transaction: a consistent snapshot on both databases.
+
+        ``snapshot=False`` is for reads whose statements need not agree with each other (a resolve):
+        SQLite then runs each statement on its own, saving the BEGIN and COMMIT.
+        """
+        with self._translated(), self.engine.connect() as conn:
+            if not snapshot:
+                conn = conn.execution_options(**{_SINGLE: True})
+            with conn.begin():
+                yield conn
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
@@ -180,5 +188,8 @@ def _sqlite_connect(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEn
 
 
 def _sqlite_begin(conn: Connection) -> None:
-    write = conn.get_execution_options().get(_WRITE, False)
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+    options = conn.get_execution_options()
+    if options.get(_WRITE, False):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    elif not options.get(_SINGLE, False):
+        conn.exec_driver_sql("BEGIN")

@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, Select, case, func, select
+from sqlalchemy import Connection, Row, Select, bindparam, case, func, select
 
 from modelport.errors import NotFoundError
 from modelport.registry.records import HistoryEntry, ModelSummary, ModelVersion
@@ -37,20 +37,33 @@ def versions_select() -> Select[Any]:
                                                versions.c.model_id == models.c.id)
 
 
+# The hot reads (every resolve runs one) are built once, with bound parameters, so a resolve
+# pays neither statement construction nor cache-key generation.
+_MODEL_ID = select(models.c.id).where(models.c.name == bindparam("name"))
+_MODEL_ID_LOCKED = _MODEL_ID.with_for_update()
+_VERSION = versions_select().where(models.c.name == bindparam("name"),
+                                   versions.c.version == bindparam("version"))
+_ALIAS_TARGET = (versions_select()
+                 .join(aliases, (aliases.c.model_id == versions.c.model_id)
+                       & (aliases.c.version == versions.c.version))
+                 .where(models.c.name == bindparam("name"), aliases.c.alias == bindparam("alias")))
+_LATEST_LIVE = (versions_select()
+                .where(models.c.name == bindparam("name"), versions.c.archived.is_(False))
+                .order_by(versions.c.version.desc()).limit(1))
+_BY_DIGEST = (versions_select().where(versions.c.digest == bindparam("digest"))
+              .order_by(versions.c.model_id, versions.c.version).limit(1))
+
+
 def model_id(conn: Connection, name: str, *, lock: bool = False) -> int:
     """The model's id; ``lock`` holds its row until the transaction ends (PostgreSQL)."""
-    query = select(models.c.id).where(models.c.name == name)
-    if lock:
-        query = query.with_for_update()
-    found = conn.execute(query).scalar()
+    found = conn.execute(_MODEL_ID_LOCKED if lock else _MODEL_ID, {"name": name}).scalar()
     if found is None:
         raise NotFoundError(f"no model named {name!r} in the registry")
     return int(found)
 
 
 def version(conn: Connection, name: str, number: int) -> ModelVersion:
-    row = conn.execute(versions_select().where(models.c.name == name,
-                                               versions.c.version == number)).first()
+    row = conn.execute(_VERSION, {"name": name, "version": number}).first()
     if row is None:
         model_id(conn, name)
         raise NotFoundError(f"model {name!r} has no version {number}")
@@ -58,24 +71,17 @@ def version(conn: Connection, name: str, number: int) -> ModelVersion:
 
 
 def alias_target(conn: Connection, name: str, alias: str) -> ModelVersion | None:
-    row = conn.execute(
-        versions_select()
-        .join(aliases, (aliases.c.model_id == versions.c.model_id)
-              & (aliases.c.version == versions.c.version))
-        .where(models.c.name == name, aliases.c.alias == alias)).first()
+    row = conn.execute(_ALIAS_TARGET, {"name": name, "alias": alias}).first()
     return None if row is None else to_version(row)
 
 
 def latest_live(conn: Connection, name: str) -> ModelVersion | None:
-    row = conn.execute(versions_select()
-                       .where(models.c.name == name, versions.c.archived.is_(False))
-                       .order_by(versions.c.version.desc()).limit(1)).first()
+    row = conn.execute(_LATEST_LIVE, {"name": name}).first()
     return None if row is None else to_version(row)
 
 
 def by_digest(conn: Connection, digest: str) -> ModelVersion | None:
-    row = conn.execute(versions_select().where(versions.c.digest == digest)
-                       .order_by(versions.c.model_id, versions.c.version).limit(1)).first()
+    row = conn.execute(_BY_DIGEST, {"digest": digest}).first()
     return None if row is None else to_version(row)
 
 

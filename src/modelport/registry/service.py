@@ -119,7 +119,7 @@ class Registry:
             return self._path(Path(parsed.text))
         if parsed.kind is RefKind.DIGEST:
             assert parsed.digest is not None
-            with self.db.read() as conn:
+            with self.db.read(snapshot=False) as conn:
                 found = q.by_digest(conn, parsed.digest)
             if found is None and not self.store.contains(parsed.digest):
                 raise NotFoundError(f"no artifact with digest sha256:{parsed.digest} is registered")
@@ -138,7 +138,7 @@ class Registry:
     def version_for(self, ref: Ref) -> ModelVersion:
         """The registered version a name, ``name:N`` or ``name@alias`` ref names."""
         assert ref.name is not None
-        with self.db.read() as conn:
+        with self.db.read(snapshot=False) as conn:
             if ref.kind is RefKind.VERSION:
                 assert ref.version is not None
                 return q.version(conn, ref.name, ref.version)
