@@ -52,7 +52,8 @@ def test_every_registered_scheme_has_a_case() -> None:
 def test_put_verifies_and_fetch_returns_the_artifact(store: BlobStore, source: Path,
                                                      artifact: modelport.Artifact) -> None:
     stored = store.put(source)
-    assert stored.digest == artifact.digest and stored.manifest.name == "small"
+    assert stored.digest == artifact.digest
+    assert stored.manifest.name == "small"
     assert store.contains(artifact.digest)
     path = store.fetch(artifact.digest, verify=True)
     assert path.name == artifact.digest

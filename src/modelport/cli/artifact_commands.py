@@ -16,6 +16,7 @@ from modelport.artifact.lock import LOCK_FILE, Lock
 from modelport.cli.errors import handle_errors
 from modelport.cli.registry_commands import open_registry
 from modelport.cli.tables import read_table, write_table
+from modelport.core.refs import check_name
 from modelport.errors import ModelportError
 from modelport.inference import golden
 from modelport.inference.load import load, open_verified, verify
@@ -63,6 +64,8 @@ def pack_command(
     """Pack a model file with its sample into a verified artifact and register it as NAME:VERSION."""
     if out is None and (tar or not register):
         raise typer.BadParameter("--tar and --no-register need --out")
+    if register:
+        check_name(name)  # refuse a name the registry would refuse before spending a pack on it
     options: dict[str, Any] = {
         "name": name, "sample": sample, "flavor": flavor, "preprocess": preprocess,
         "trust_pickle": trust_pickle, "label_column": label_column, "labels": labels, "task": task,

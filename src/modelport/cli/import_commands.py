@@ -12,6 +12,7 @@ from rich.console import Console
 from modelport.cli.errors import handle_errors
 from modelport.cli.registry_commands import open_registry
 from modelport.cli.tables import read_table
+from modelport.core.refs import check_name
 from modelport.inference.mlflow_import import import_mlflow
 from modelport.settings import Settings
 
@@ -35,6 +36,7 @@ def mlflow_command(
     reason: Annotated[str | None, typer.Option("--reason", help="why, kept in the history")] = None,
 ) -> None:
     """Turn an MLflow sklearn model folder into a verified artifact and register it."""
+    check_name(name)
     frame = read_table(sample) if sample is not None else None
     home = Settings.from_env().home
     home.mkdir(parents=True, exist_ok=True)

@@ -64,13 +64,15 @@ def test_pack_can_keep_a_folder_or_skip_the_registry(env_registry: Registry,
     model_file, sample = model_files
     common = [str(model_file), "--name", "churn", "--sample", str(sample), "--label-column", "y"]
     out = run("pack", *common, "--out", str(tmp_path / "kept"), "--no-register")
-    assert "packed churn" in out and (tmp_path / "kept" / "manifest.json").is_file()
+    assert "packed churn" in out
+    assert (tmp_path / "kept" / "manifest.json").is_file()
     with pytest.raises(NotFoundError, match="no model named 'churn'"):
         env_registry.list_versions("churn")
     assert run("pack", *common, "--out", str(tmp_path / "kept2")) == "churn:1\n"
     assert (tmp_path / "kept2" / "manifest.json").is_file()
     result = runner.invoke(app, ["pack", *common, "--no-register"])
-    assert result.exit_code == 2 and "--no-register need --out" in result.output
+    assert result.exit_code == 2
+    assert "--no-register need --out" in result.output
 
 
 def test_alias_rollback_and_history_from_the_cli(env_registry: Registry,
@@ -108,13 +110,17 @@ def test_models_list_and_show_as_json(env_registry: Registry, make_artifact: Mak
     env_registry.register(make_artifact(1, name="fraud"))
     run("alias", "set", "churn", "production", "1")
     listed = {m["name"]: m for m in json.loads(run("models", "list", "--json"))}
-    assert listed["churn"]["versions"] == 2 and listed["churn"]["aliases"] == {"production": 1}
+    assert listed["churn"]["versions"] == 2
+    assert listed["churn"]["aliases"] == {"production": 1}
     assert "fraud" in run("models", "list")
     model = json.loads(run("models", "show", "churn", "--json"))
-    assert model["serves"] == 1 and [v["version"] for v in model["versions"]] == [1, 2]
+    assert model["serves"] == 1
+    assert [v["version"] for v in model["versions"]] == [1, 2]
     version = json.loads(run("models", "show", "churn@production", "--json"))
-    assert version["ref"] == "churn:1" and version["aliases"] == ["production"]
-    assert version["tags"] == {"variant": "1"} and Path(version["path"]).is_dir()
+    assert version["ref"] == "churn:1"
+    assert version["aliases"] == ["production"]
+    assert version["tags"] == {"variant": "1"}
+    assert Path(version["path"]).is_dir()
     assert "churn:2" in run("models", "show", "churn:2")
 
 
@@ -124,14 +130,16 @@ def test_inspect_verify_and_predict_take_registered_refs(env_registry: Registry,
     env_registry.register(make_artifact(1))
     run("alias", "set", "churn", "production", "1")
     inspected = json.loads(run("inspect", "churn@production", "--json"))
-    assert inspected["version"]["ref"] == "churn:1" and inspected["golden"] == "ok"
+    assert inspected["version"]["ref"] == "churn:1"
+    assert inspected["golden"] == "ok"
     assert "registered as" in run("inspect", "churn")
     assert json.loads(run("verify", "churn:1", "--json"))["ok"] is True
     rows = tmp_path / "rows.csv"
     x, _ = numeric_classification(5, seed=3)
     x.to_csv(rows, index=False)
     lines = run("predict", "churn", str(rows)).splitlines()
-    assert len(lines) == 5 and "prediction" in json.loads(lines[0])
+    assert len(lines) == 5
+    assert "prediction" in json.loads(lines[0])
     path_output = run("predict", str(make_artifact(2)), str(rows))
     assert len(path_output.splitlines()) == 5
 
@@ -162,7 +170,8 @@ def test_archived_versions_are_not_served_from_the_cli(env_registry: Registry,
     rows = tmp_path / "rows.csv"
     numeric_classification(3)[0].to_csv(rows, index=False)
     result = runner.invoke(app, ["predict", "churn:1", str(rows)])
-    assert result.exit_code == 5 and "archived" in result.stderr
+    assert result.exit_code == 5
+    assert "archived" in result.stderr
     assert json.loads(run("inspect", "churn:1", "--json"))["version"]["archived"] is True
     result = runner.invoke(app, ["alias", "set", "churn", "production", "1"])
     assert result.exit_code == 5

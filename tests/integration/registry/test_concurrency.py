@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import sys
@@ -81,7 +82,7 @@ def test_concurrent_registrations_get_consecutive_versions_and_no_alias_move_is_
         assert len([e for e in history if e.action == "register"]) == PROCESSES
         assert len(moves) == PROCESSES * MOVES
         assert moves[0].from_version is None
-        for before, after in zip(moves, moves[1:], strict=False):
+        for before, after in itertools.pairwise(moves):
             assert after.from_version == before.to_version  # each move saw the one before it
         for number in got:
             assert sum(m.to_version == number for m in moves) == MOVES

@@ -66,7 +66,8 @@ def test_cli_imports_and_registers_a_cloudpickled_model(
     with Registry(Settings.from_env().registry_config()) as registry:
         assert registry.aliases_of("churn") == {"candidate": 1}
         tags = registry.list_versions("churn")[0].tags
-        assert tags["imported_from"] == "mlflow" and tags["mlflow_serialization"] == "cloudpickle"
+        assert tags["imported_from"] == "mlflow"
+        assert tags["mlflow_serialization"] == "cloudpickle"
         loaded = modelport.load("churn@candidate", using=registry)
     rows = x.iloc[::9]
     np.testing.assert_array_equal(loaded.predict(rows), model.predict(rows))
@@ -146,7 +147,8 @@ def test_folders_that_are_not_mlflow_sklearn_models_are_named(
     with pytest.raises(FlavorError, match=r"holds no sklearn flavor \(it has \['python_function'\]\)"):
         import_mlflow(folder, name="m", out=tmp_path / "out")
     result = runner.invoke(app, ["import", "mlflow", str(tmp_path / "nowhere"), "--name", "m"])
-    assert result.exit_code == 2 and "no MLmodel file" in _stderr(result)
+    assert result.exit_code == 2
+    assert "no MLmodel file" in _stderr(result)
 
 
 # -- against MLflow itself -------------------------------------------------------------------------

@@ -134,7 +134,8 @@ def test_archived_versions_are_kept_but_not_served_or_aliased(registry: Registry
     with pytest.raises(ArchivedVersionError, match="cannot point at it"):
         registry.set_alias("churn", "shadow", 1)
     resolved = registry.resolve("churn:1", allow_archived=True)
-    assert resolved.version is not None and resolved.version.archived
+    assert resolved.version is not None
+    assert resolved.version.archived
     assert resolved.path.is_dir()
     registry.remove_alias("churn", "production")
     registry.archive("churn", 2)
