@@ -117,10 +117,12 @@ class Database:
         """A read-only transaction: a consistent snapshot on both databases.
 
         ``snapshot=False`` is for reads whose statements need not agree with each other (a resolve):
-        SQLite then runs each statement on its own, saving the BEGIN and COMMIT.
+        each statement then runs on its own, saving the BEGIN and COMMIT round trips.
         """
         with self._translated(), self.engine.connect() as conn:
-            if not snapshot:
+            if not snapshot and self.is_postgres:
+                conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+            elif not snapshot:
                 conn = conn.execution_options(**{_SINGLE: True})
             with conn.begin():
                 yield conn
