@@ -11,5 +11,6 @@ import pytest
 def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "modelport-home"
     monkeypatch.setenv("MODELPORT_HOME", str(home))
-    monkeypatch.delenv("MODELPORT_REGISTRY_URL", raising=False)
+    for variable in ("MODELPORT_REGISTRY_URL", "MODELPORT_ARTIFACTS", "MODELPORT_USER"):
+        monkeypatch.delenv(variable, raising=False)
     return home
