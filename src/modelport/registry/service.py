@@ -132,7 +132,7 @@ class Registry:
             raise
         if version.archived and not allow_archived:
             raise ArchivedVersionError(f"{version.ref} is archived: it is kept but not served "
-                                       f"(unarchive it, or point {parsed.text} elsewhere)")
+                                       "(unarchive it to serve it again)")
         return Resolved(version, self.store.fetch(version.digest, verify=verify))
 
     def version_for(self, ref: Ref) -> ModelVersion:
