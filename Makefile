@@ -25,7 +25,7 @@ $(VENV)/.editable: $(STAMP) pyproject.toml
 	touch $@
 
 lint: install
-	$(BIN)/ruff check src tests examples
+	$(BIN)/ruff check src tests examples bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
