@@ -19,7 +19,8 @@ from modelport.artifact import lock as lockmod
 from modelport.artifact import preprocess as prep
 from modelport.artifact.archive import write_tar
 from modelport.artifact.files import MODEL_FOLDER, check_relative, digest_tree
-from modelport.artifact.flavors import Flavor, flavor_for_file, flavor_for_model, get_flavor
+from modelport.artifact.flavors import Flavor, PreparesModel, flavor_for_file, flavor_for_model
+from modelport.artifact.flavors import get_flavor
 from modelport.artifact.manifest import TASKS, Manifest, write_manifest
 from modelport.core.frames import to_frame
 from modelport.core.schema import ColumnKind, OutputSpec, Signature, infer_signature
@@ -27,6 +28,8 @@ from modelport.errors import ArtifactFormatError, FlavorError, GoldenCheckError,
 from modelport.inference import golden, reference
 from modelport.inference.model import LoadedModel, Prediction, score_transform
 
+#: sample rows handed to a flavor's ``prepare`` (tracing a network needs an example input)
+EXAMPLE_ROWS = 32
 NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
 
 
@@ -172,6 +175,9 @@ def pack(
                            files={}, labels=known_labels)
     live = LoadedModel(provisional, chosen, model, live_prep, "", None)
     frame, _ = live.validate(inputs)
+    if isinstance(chosen, PreparesModel):
+        example = frame.head(EXAMPLE_ROWS)
+        model = chosen.prepare(model, live_prep.apply(example) if live_prep else example)
     meta: dict[str, Any] = {}
     if task_name == "classification" and chosen.classes(model) is None:
         features = live_prep.apply(frame.head(200)) if live_prep else frame.head(200)
