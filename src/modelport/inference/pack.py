@@ -19,10 +19,12 @@ from modelport.artifact import lock as lockmod
 from modelport.artifact import preprocess as prep
 from modelport.artifact.archive import write_tar
 from modelport.artifact.files import MODEL_FOLDER, check_relative, digest_tree
-from modelport.artifact.flavors import Flavor, flavor_for_file, flavor_for_model, get_flavor
+from modelport.artifact.flavors import Flavor, PreparesModel, flavor_for_file, flavor_for_model
+from modelport.artifact.flavors import get_flavor
 from modelport.artifact.manifest import TASKS, Manifest, write_manifest
 from modelport.core.frames import to_frame
 from modelport.core.schema import ColumnKind, OutputSpec, Signature, infer_signature
+from modelport.core.validation import check
 from modelport.errors import (
     ArtifactFormatError,
     FlavorError,
@@ -33,6 +35,8 @@ from modelport.errors import (
 from modelport.inference import golden, reference
 from modelport.inference.model import LoadedModel, Prediction, score_transform
 
+#: sample rows handed to a flavor's ``prepare`` (tracing a network needs an example input)
+EXAMPLE_ROWS = 32
 NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
 
 
@@ -173,6 +177,10 @@ def pack(
         signature = signature.with_overrides(columns)
     live_prep = prep.live(preprocess) if preprocess is not None else None
     task_name, known_labels = _task(chosen, model, task, labels)
+    frame, _ = check(inputs, signature)
+    if isinstance(chosen, PreparesModel):
+        example = frame.head(EXAMPLE_ROWS)
+        model = chosen.prepare(model, live_prep.apply(example) if live_prep else example)
 
     target_dir = Path(out) if out is not None else Path.cwd() / f"{name}.artifact"
     if target_dir.exists() and any(target_dir.iterdir()) and not overwrite:
@@ -187,7 +195,7 @@ def pack(
                               "(--trust-pickle) if you trust it")
         draft = Manifest(name=name, flavor=chosen.name, task=task_name, signature=signature,
                          files={}, labels=known_labels, flavor_meta=meta)
-        live, frame = _live_model(draft, chosen, model, live_prep, inputs)
+        live = _live_model(draft, chosen, model, live_prep, frame)
         manifest = _write(staging, live, frame, inputs, truth, preprocess, trust_pickle,
                           tags or {}, metrics or {})
         digest = write_manifest(staging, manifest)
@@ -203,23 +211,22 @@ def pack(
 
 
 def _live_model(draft: Manifest, flavor: Flavor, model: Any, live_prep: prep.Preprocessor | None,
-                inputs: pd.DataFrame) -> tuple[LoadedModel, pd.DataFrame]:
+                frame: pd.DataFrame) -> LoadedModel:
     """The in-memory model on the shared path; for networks, decide how scores become probabilities."""
     live = LoadedModel(draft, flavor, model, live_prep, "", None)
-    frame, _ = live.validate(inputs)
     if draft.task != "classification" or flavor.classes(model) is not None:
-        return live, frame
+        return live
     features = live_prep.apply(frame.head(200)) if live_prep else frame.head(200)
     scores = flavor.run(model, features, draft.flavor_meta, proba=True)
     if scores.probabilities is not None or scores.values is None:
-        return live, frame
+        return live
     meta = {**draft.flavor_meta, "scores": score_transform(np.asarray(scores.values))}
     labels = draft.labels
     if labels is None:
         width = 1 if np.ndim(scores.values) == 1 else np.shape(scores.values)[1]
         labels = [0, 1] if width == 1 else list(range(width))
     draft = replace(draft, flavor_meta=meta, labels=labels)
-    return LoadedModel(draft, flavor, model, live_prep, "", None), frame
+    return LoadedModel(draft, flavor, model, live_prep, "", None)
 
 
 def _write(root: Path, live: LoadedModel, frame: pd.DataFrame, inputs: pd.DataFrame,

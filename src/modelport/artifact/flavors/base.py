@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -68,6 +68,20 @@ class Flavor(Protocol):
 
     def modules(self, model: object) -> set[str]:
         """Top-level modules the model's code lives in (for the dependency lock)."""
+        ...
+
+
+@runtime_checkable
+class PreparesModel(Protocol):
+    """A flavor that must turn the user's model into the form it saves before packing.
+
+    ``pack`` calls ``prepare`` once, with preprocessed features of the sample's first rows, and
+    uses what it returns from then on (golden rows, reference sample, ``save``), so the artifact
+    holds exactly the model that produced its golden outputs.
+    """
+
+    def prepare(self, model: object, example: Any) -> object:
+        """The model in its saveable form (e.g. a traced network), checked against ``model``."""
         ...
 
 
