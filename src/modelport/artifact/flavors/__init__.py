@@ -5,12 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from modelport.artifact.flavors.base import Flavor, RawOutputs
+from modelport.artifact.flavors.lightgbm import LightGBMFlavor
 from modelport.artifact.flavors.sklearn import SklearnFlavor
+from modelport.artifact.flavors.xgboost import XGBoostFlavor
 from modelport.core.plugins import PluginRegistry
 from modelport.errors import FlavorError
 
 FLAVORS: PluginRegistry[Flavor] = PluginRegistry("flavor")
 FLAVORS.register("sklearn", SklearnFlavor())
+FLAVORS.register("xgboost", XGBoostFlavor())
+FLAVORS.register("lightgbm", LightGBMFlavor())
 
 
 def get_flavor(name: str) -> Flavor:
