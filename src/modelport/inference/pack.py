@@ -19,8 +19,7 @@ from modelport.artifact import lock as lockmod
 from modelport.artifact import preprocess as prep
 from modelport.artifact.archive import write_tar
 from modelport.artifact.files import MODEL_FOLDER, check_relative, digest_tree
-from modelport.artifact.flavors import Flavor, PreparesModel, flavor_for_file, flavor_for_model
-from modelport.artifact.flavors import get_flavor
+from modelport.artifact.flavors import Flavor, PreparesModel, flavor_for_file, flavor_for_model, get_flavor
 from modelport.artifact.manifest import TASKS, Manifest, write_manifest
 from modelport.core.frames import to_frame
 from modelport.core.schema import ColumnKind, OutputSpec, Signature, infer_signature
@@ -33,7 +32,7 @@ from modelport.errors import (
     SchemaError,
 )
 from modelport.inference import golden, reference
-from modelport.inference.model import LoadedModel, Prediction, score_transform
+from modelport.inference.model import LABELS_NAME_INDICES, LoadedModel, Prediction, score_transform
 
 #: sample rows handed to a flavor's ``prepare`` (tracing a network needs an example input)
 EXAMPLE_ROWS = 32
@@ -87,17 +86,32 @@ def _split_target(frame: pd.DataFrame, target: Any, label_column: str | None
     return frame, series
 
 
+def _known_labels(classes: list[Any] | None, labels: Sequence[Any] | None
+                  ) -> tuple[list[Any] | None, bool]:
+    """The labels outputs are named by, and whether they rename the model's class indices.
+
+    A model that knows its classes only as indices 0..k-1 (XGBoost needs encoded targets) takes
+    ``labels`` as the names of those indices.
+    """
+    if classes is None:
+        return (None if labels is None else list(labels)), False
+    if labels is None or [str(c) for c in labels] == [str(c) for c in classes]:
+        return classes, False
+    if classes == list(range(len(labels))):
+        return list(labels), True
+    raise FlavorError(f"labels {list(labels)} differ from the model's own classes {classes}")
+
+
 def _task(flavor: Flavor, model: object, task: str | None, labels: Sequence[Any] | None
-          ) -> tuple[str, list[Any] | None]:
-    classes = flavor.classes(model)
-    if labels is not None and classes is not None and [str(c) for c in labels] != [str(c) for c in classes]:
-        raise FlavorError(f"labels {list(labels)} differ from the model's own classes {classes}")
-    known = classes if classes is not None else (list(labels) if labels is not None else None)
+          ) -> tuple[str, list[Any] | None, bool]:
+    known, renamed = _known_labels(flavor.classes(model), labels)
     if task is None:
         task = "classification" if known is not None else "regression"
     if task not in TASKS:
         raise FlavorError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
-    return task, known if task == "classification" else None
+    if task != "classification":
+        return task, None, False
+    return task, known, renamed
 
 
 def _git_commit() -> dict[str, Any]:
@@ -176,7 +190,7 @@ def pack(
     if columns:
         signature = signature.with_overrides(columns)
     live_prep = prep.live(preprocess) if preprocess is not None else None
-    task_name, known_labels = _task(chosen, model, task, labels)
+    task_name, known_labels, renamed = _task(chosen, model, task, labels)
     frame, _ = check(inputs, signature)
     if isinstance(chosen, PreparesModel):
         example = frame.head(EXAMPLE_ROWS)
@@ -190,6 +204,8 @@ def pack(
     try:
         (staging / MODEL_FOLDER).mkdir()
         meta = chosen.save(model, staging / MODEL_FOLDER, source)
+        if renamed:
+            meta[LABELS_NAME_INDICES] = True
         if meta.get("serialization") == "pickle" and not trust_pickle:
             raise FlavorError("this model can only be stored as a pickle: pass trust_pickle=True "
                               "(--trust-pickle) if you trust it")

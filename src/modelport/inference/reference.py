@@ -41,7 +41,14 @@ def sample_frame(inputs: pd.DataFrame, prediction: Prediction, target: pd.Series
 
 
 def model_importances(model: LoadedModel) -> dict[str, float] | None:
-    """Importances the fitted estimator exposes (trees, linear models), keyed by its feature names."""
+    """Importances the fitted estimator exposes (trees, linear models), keyed by its feature names.
+
+    A flavor with an ``importances(model)`` method answers for its own models (boosters).
+    """
+    own = getattr(model.flavor, "importances", None)
+    if callable(own):
+        found: dict[str, float] | None = own(model.model)
+        return found
     estimator: Any = model.model
     steps = getattr(estimator, "steps", None)
     final = steps[-1][1] if steps else estimator

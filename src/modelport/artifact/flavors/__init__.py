@@ -6,9 +6,11 @@ from pathlib import Path
 
 from modelport.artifact.flavors.base import Flavor, PreparesModel, RawOutputs
 from modelport.artifact.flavors.keras import KerasFlavor
+from modelport.artifact.flavors.lightgbm import LightGBMFlavor
 from modelport.artifact.flavors.onnx import OnnxFlavor
 from modelport.artifact.flavors.sklearn import SklearnFlavor
 from modelport.artifact.flavors.torch import TorchFlavor
+from modelport.artifact.flavors.xgboost import XGBoostFlavor
 from modelport.core.plugins import PluginRegistry
 from modelport.errors import FlavorError
 
@@ -17,6 +19,8 @@ FLAVORS.register("sklearn", SklearnFlavor())
 FLAVORS.register("onnx", OnnxFlavor())
 FLAVORS.register("keras", KerasFlavor())
 FLAVORS.register("torch", TorchFlavor())
+FLAVORS.register("xgboost", XGBoostFlavor())
+FLAVORS.register("lightgbm", LightGBMFlavor())
 
 
 def get_flavor(name: str) -> Flavor:
