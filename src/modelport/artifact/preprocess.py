@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from modelport.artifact.flavors.base import require
-from modelport.artifact.flavors.sklearn import load_skops, untrusted_types
+from modelport.artifact.flavors.sklearn import dump_skops, load_skops, untrusted_types
 from modelport.artifact.lock import imports_of
 from modelport.errors import ArtifactFormatError, FlavorError
 
@@ -81,9 +80,8 @@ def save(preprocess: Any, root: Path) -> dict[str, Any]:
     folder = root / FOLDER
     folder.mkdir()
     if kind == "sklearn":
-        sio = require("skops.io", "sklearn")
         target = folder / TRANSFORMER_FILE
-        sio.dump(obj, target)
+        dump_skops(obj, target)
         return {"kind": kind, "file": f"{FOLDER}/{TRANSFORMER_FILE}",
                 "trusted_types": untrusted_types(target)}
     assert source is not None

@@ -102,3 +102,12 @@ def as_float32(features: Any) -> np.ndarray:
     """Features as a dense float32 matrix, as network flavors expect."""
     values = features.to_numpy() if hasattr(features, "to_numpy") else features
     return np.ascontiguousarray(np.asarray(values, dtype=np.float32))
+
+
+@runtime_checkable
+class ExposesImportances(Protocol):
+    """A flavor whose models report their own feature importances (trees, linear models, boosters)."""
+
+    def importances(self, model: object) -> dict[str, float] | None:
+        """Importance per feature name the model knows, or None when it reports none."""
+        ...
