@@ -5,12 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from modelport.artifact.flavors.base import Flavor, RawOutputs
+from modelport.artifact.flavors.pyfunc import PyfuncFlavor
 from modelport.artifact.flavors.sklearn import SklearnFlavor
 from modelport.core.plugins import PluginRegistry
 from modelport.errors import FlavorError
 
 FLAVORS: PluginRegistry[Flavor] = PluginRegistry("flavor")
 FLAVORS.register("sklearn", SklearnFlavor())
+FLAVORS.register("pyfunc", PyfuncFlavor())
 
 
 def get_flavor(name: str) -> Flavor:
