@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import importlib.util
 import inspect
 import shutil
-import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +11,7 @@ from typing import Any
 
 from modelport.artifact.flavors.sklearn import dump_skops, load_skops, untrusted_types
 from modelport.artifact.lock import imports_of
+from modelport.artifact.pycode import import_file
 from modelport.errors import ArtifactFormatError, FlavorError
 
 FOLDER = "preprocess"
@@ -31,21 +30,6 @@ class Preprocessor:
 
     def apply(self, frame: Any) -> Any:
         return self.step(frame)
-
-
-def import_file(path: Path, module_name: str) -> Any:
-    """Execute a packed Python file as a fresh module (its digest was verified first)."""
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    if spec is None or spec.loader is None:
-        raise ArtifactFormatError(f"cannot import {path}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    try:
-        spec.loader.exec_module(module)
-    except Exception:
-        sys.modules.pop(module_name, None)
-        raise
-    return module
 
 
 def _function_from(path: Path, function: str, module_name: str) -> Callable[[Any], Any]:

@@ -8,6 +8,7 @@ from modelport.artifact.flavors.base import Flavor, PreparesModel, RawOutputs
 from modelport.artifact.flavors.keras import KerasFlavor
 from modelport.artifact.flavors.lightgbm import LightGBMFlavor
 from modelport.artifact.flavors.onnx import OnnxFlavor
+from modelport.artifact.flavors.pyfunc import PyfuncFlavor
 from modelport.artifact.flavors.sklearn import SklearnFlavor
 from modelport.artifact.flavors.torch import TorchFlavor
 from modelport.artifact.flavors.xgboost import XGBoostFlavor
@@ -21,6 +22,7 @@ FLAVORS.register("keras", KerasFlavor())
 FLAVORS.register("torch", TorchFlavor())
 FLAVORS.register("xgboost", XGBoostFlavor())
 FLAVORS.register("lightgbm", LightGBMFlavor())
+FLAVORS.register("pyfunc", PyfuncFlavor())
 
 
 def get_flavor(name: str) -> Flavor:
