@@ -9,7 +9,7 @@ from pathlib import Path
 
 import modelport
 
-HEAVY = ("torch", "keras", "onnxruntime", "onnx", "h5py", "skl2onnx")
+HEAVY = ("torch", "keras", "onnxruntime", "onnx", "h5py", "skl2onnx", "xgboost", "lightgbm", "sqlalchemy")
 
 
 def test_import_loads_no_framework() -> None:
