@@ -97,6 +97,8 @@ class LoadedModel:
         self.preprocessor = preprocessor
         self.digest = digest
         self.path = path
+        #: where the model computes: "cpu" unless load(device=...) placed it on an accelerator
+        self.device = "cpu"
 
     @property
     def signature(self) -> Signature:

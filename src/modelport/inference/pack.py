@@ -48,10 +48,10 @@ class Artifact:
     manifest: Manifest
     tar_path: Path | None = None
 
-    def load(self, **options: bool) -> LoadedModel:
+    def load(self, *, allow_env_mismatch: bool = False, device: str = "cpu") -> LoadedModel:
         from modelport.inference.load import load
 
-        return load(self.path, **options)
+        return load(self.path, allow_env_mismatch=allow_env_mismatch, device=device)
 
 
 def check_name(name: str) -> str:

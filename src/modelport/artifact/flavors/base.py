@@ -111,3 +111,16 @@ class ExposesImportances(Protocol):
     def importances(self, model: object) -> dict[str, float] | None:
         """Importance per feature name the model knows, or None when it reports none."""
         ...
+
+
+@runtime_checkable
+class PlacesOnDevice(Protocol):
+    """A flavor whose models can run on an accelerator (``cuda``, ``cuda:1``) as well as the CPU."""
+
+    def place(self, model: object, device: str) -> tuple[object, str]:
+        """Move ``model`` to ``device`` (``auto`` picks an accelerator when one is present).
+
+        Returns the placed model and the device it ended on; raises FlavorError when the asked-for
+        device does not exist here.
+        """
+        ...

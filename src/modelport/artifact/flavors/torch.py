@@ -44,6 +44,14 @@ def as_numpy(outputs: Any) -> np.ndarray:
     return np.asarray(outputs.detach().cpu().numpy())
 
 
+def _device_of(model: Any) -> Any:
+    """Where the module's weights live (the CPU for a module without any)."""
+    torch = _torch()
+    for tensor in (*model.parameters(), *model.buffers()):
+        return tensor.device
+    return torch.device("cpu")
+
+
 def _torch() -> Any:
     return require("torch", "torch")
 
@@ -109,9 +117,26 @@ class TorchFlavor:
 
     def run(self, model: Any, features: Any, meta: Mapping[str, Any], *, proba: bool) -> RawOutputs:
         torch = _torch()
+        inputs = torch.from_numpy(as_float32(features))
+        device = _device_of(model)
+        if device.type != "cpu":
+            inputs = inputs.to(device, non_blocking=True)
         with torch.inference_mode():
-            outputs = model(torch.from_numpy(as_float32(features)))
+            outputs = model(inputs)
         return RawOutputs(as_numpy(outputs))
+
+    def place(self, model: Any, device: str) -> tuple[object, str]:
+        torch = _torch()
+        if device == "auto":
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        if device.startswith("cuda"):
+            index = int(device.partition(":")[2] or 0)
+            if not torch.cuda.is_available() or index >= torch.cuda.device_count():
+                raise FlavorError(f"device {device!r} asked for, but torch sees "
+                                  f"{torch.cuda.device_count()} CUDA device(s) here")
+        elif device != "cpu":
+            raise FlavorError(f"unknown device {device!r}; use cpu, cuda, cuda:N or auto")
+        return model.to(device), device
 
     def classes(self, model: object) -> list[Any] | None:
         return None
