@@ -32,7 +32,7 @@ def _torch_artifact(tmp_path: Path) -> tuple[modelport.Artifact, np.ndarray]:
 
 
 def test_cpu_only_flavors_refuse_an_accelerator(tmp_path: Path) -> None:
-    artifact, x = small_classifier(tmp_path / "a")
+    artifact, _ = small_classifier(tmp_path / "a")
     assert modelport.load(artifact.path, device="auto").device == "cpu"
     with pytest.raises(FlavorError, match="sklearn flavor runs on the CPU only"):
         modelport.load(artifact.path, device="cuda")

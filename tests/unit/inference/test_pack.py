@@ -32,10 +32,14 @@ def test_reference_sample_holds_inputs_outputs_and_target(tmp_path: Path) -> Non
     assert len(artifact.manifest.lineage["sample_sha256"]) == 64
 
 
-def test_same_inputs_give_the_same_artifact_id(tmp_path: Path) -> None:
-    first, _ = small_classifier(tmp_path / "a")
-    second, _ = small_classifier(tmp_path / "b")
+def test_same_inputs_give_the_same_artifact_id_and_tar(tmp_path: Path) -> None:
+    first, _ = small_classifier(tmp_path / "a", tar=True)
+    second, _ = small_classifier(tmp_path / "b", tar=True)
     assert first.digest == second.digest
+    assert first.tar_path is not None
+    assert second.tar_path is not None
+    assert first.tar_path.read_bytes() == second.tar_path.read_bytes()
+    assert modelport.load(first.tar_path).digest == first.digest
 
 
 def test_refusals_leave_nothing_behind(tmp_path: Path) -> None:
