@@ -3,24 +3,29 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | sha256sum | cut -c1-16)
+STAMP := $(VENV)/.installed-$(shell sha256sum requirements.lock | cut -c1-16)
 PIP_VERSION := 26.3
 
 .PHONY: install lint test test-fast demo lock clean
 
-install: $(STAMP)
+install: $(STAMP) $(VENV)/.editable
 
-$(STAMP): requirements.lock pyproject.toml
+# The lock decides the environment: a changed lock rebuilds .venv from scratch.
+$(STAMP): requirements.lock
 	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check pip==$(PIP_VERSION)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
-	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@if $(BIN)/pip freeze | grep -qi '^nvidia-'; then echo "the lock pulled CUDA packages" >&2; exit 1; fi
 	touch $@
 
+# modelport itself, editable; redone when pyproject.toml changes (entry points, package data).
+$(VENV)/.editable: $(STAMP) pyproject.toml
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $@
+
 lint: install
-	$(BIN)/ruff check src tests examples
+	$(BIN)/ruff check src tests examples bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
@@ -38,7 +43,7 @@ lock:
 	rm -rf /tmp/modelport-lock && $(PYTHON) -m venv /tmp/modelport-lock
 	/tmp/modelport-lock/bin/pip install --quiet pip==$(PIP_VERSION)
 	/tmp/modelport-lock/bin/pip install --quiet -e ".[all,dev]"
-	{ head -n 2 requirements.lock; /tmp/modelport-lock/bin/pip freeze --exclude-editable | grep -v '^-e'; } > requirements.lock.new
+	{ head -n 2 requirements.lock; /tmp/modelport-lock/bin/pip freeze --all --exclude-editable | grep -v -e '^-e' -e '^pip=='; } > requirements.lock.new
 	mv requirements.lock.new requirements.lock
 
 clean:

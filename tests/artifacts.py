@@ -6,11 +6,15 @@ import json
 from pathlib import Path
 
 import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 import modelport
 from modelport.artifact.files import MANIFEST, digest_tree
-from tests.data import numeric_classification
+from tests.data import credit, numeric_classification
 
 
 def small_classifier(out: Path, **options: object) -> tuple[modelport.Artifact, pd.DataFrame]:
@@ -25,3 +29,17 @@ def resign(root: Path, **manifest_changes: object) -> None:
     manifest.update(manifest_changes)
     manifest["files"] = digest_tree(root)
     (root / MANIFEST).write_text(json.dumps(manifest, sort_keys=True, separators=(",", ":")))
+
+
+def credit_artifact(out: Path, rows: int = 600) -> modelport.Artifact:
+    """Pack a mixed-type credit-data classifier (imputation, scaling, one-hot) into ``out``."""
+    x, y = credit(rows)
+    cat = [c for c in x if x[c].dtype == object]
+    num = [c for c in x if c not in cat]
+    pre = ColumnTransformer([
+        ("num", Pipeline([("imp", SimpleImputer()), ("sc", StandardScaler())]), num),
+        ("cat", Pipeline([("imp", SimpleImputer(strategy="most_frequent")),
+                          ("oh", OneHotEncoder(handle_unknown="ignore"))]), cat),
+    ])
+    model = Pipeline([("pre", pre), ("clf", LogisticRegression(max_iter=500))]).fit(x, y)
+    return modelport.pack(model, name="credit", sample=x, target=y, out=out)

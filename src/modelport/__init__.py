@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from modelport.core.schema import ColumnKind, ColumnSpec, Signature
 from modelport.errors import (
@@ -17,36 +19,48 @@ from modelport.inference.load import verify
 from modelport.inference.model import LoadedModel, Prediction
 from modelport.inference.pack import Artifact, pack
 from modelport.registry.records import ModelVersion, Resolved
-from modelport.registry.service import Registry
 from modelport.settings import Settings
 
+if TYPE_CHECKING:
+    from modelport.registry.service import Registry
 
-def registry(settings: Settings | None = None) -> Registry:
+
+def __getattr__(name: str) -> object:
+    # The registry service brings SQLAlchemy; import it when first asked for, not with modelport.
+    if name == "Registry":
+        return importlib.import_module("modelport.registry.service").Registry
+    raise AttributeError(f"module 'modelport' has no attribute {name!r}")
+
+
+def open_registry(settings: Settings | None = None) -> Registry:
     """The registry the environment configures (MODELPORT_HOME, MODELPORT_REGISTRY_URL).
 
     Opening is lazy: the database is reached (and migrated) on first use.
     """
+    from modelport.registry.service import Registry
+
     return Registry((settings or Settings.from_env()).registry_config())
 
 
 def load(ref: str | Path, *, allow_env_mismatch: bool = False, golden_check: bool = True,
-         using: Registry | None = None) -> LoadedModel:
-    """Verify, deserialize and golden-check the artifact a ref names.
+         device: str = "cpu", using: Registry | None = None) -> LoadedModel:
+    """Verify, deserialize, place on ``device`` and golden-check the artifact a ref names.
 
     ``ref`` is a path to an artifact folder or ``.tar``, or a registered ``name:3``,
-    ``name@production``, bare ``name`` or digest (looked up in ``registry``, by default the one
-    the environment configures). Archived versions are not loaded.
+    ``name@production``, bare ``name`` or digest, looked up in the registry ``using`` (by default
+    the one the environment configures). Archived versions are not loaded.
     """
     if isinstance(ref, Path):
         path = ref
     else:
-        opened = using or registry()
+        opened = using or open_registry()
         try:
             path = opened.resolve(ref).path
         finally:
             if using is None:
                 opened.close()
-    return _load.load(path, allow_env_mismatch=allow_env_mismatch, golden_check=golden_check)
+    return _load.load(path, allow_env_mismatch=allow_env_mismatch, golden_check=golden_check,
+                      device=device)
 
 
 __all__ = [
@@ -66,7 +80,7 @@ __all__ = [
     "Settings",
     "Signature",
     "load",
+    "open_registry",
     "pack",
-    "registry",
     "verify",
 ]

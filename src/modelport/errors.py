@@ -17,6 +17,7 @@
     │   ├── NotFoundError (LookupError)      unknown name, version, alias or digest
     │   ├── ArchivedVersionError             the version is archived and cannot be served or aliased
     │   └── RegistryUnavailableError         the registry database cannot be reached
+    ├── DeployError                          a virtualenv or build context could not be made; .step, .output
     └── MissingDependencyError (ImportError) an optional extra is not installed; .pip_command
 
 Adapters (HTTP, CLI) own the one table that maps these to status and exit codes.
@@ -138,6 +139,17 @@ class ArchivedVersionError(RegistryError):
 
 class RegistryUnavailableError(RegistryError):
     """The registry database cannot be reached."""
+
+
+class DeployError(ModelportError):
+    """A deployment target (a virtualenv, a container build context) could not be made."""
+
+    def __init__(self, step: str, reason: str, output: str = "") -> None:
+        self.step = step
+        self.reason = reason
+        self.output = output
+        detail = f"\n{output}" if output else ""
+        super().__init__(f"{step} failed: {reason}{detail}")
 
 
 class MissingDependencyError(ModelportError, ImportError):

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import modelport
+from modelport.artifact.archive import write_tar
 from modelport.artifact.flavors import FLAVORS, flavor_for_file, get_flavor
 from modelport.artifact.lock import LOCK_FILE, Lock
 from modelport.inference.pack import pack_file
@@ -17,10 +19,18 @@ from tests.flavor_cases import CaseData, FlavorCase, all_cases
 CASES = all_cases()
 
 
-@pytest.fixture(params=CASES, ids=[c.id for c in CASES])
-def case(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[FlavorCase, CaseData]:
+@pytest.fixture(scope="module", params=CASES, ids=[c.id for c in CASES])
+def case(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+         ) -> tuple[FlavorCase, CaseData]:
     flavor_case: FlavorCase = request.param
-    return flavor_case, flavor_case.build(tmp_path)
+    return flavor_case, flavor_case.build(tmp_path_factory.mktemp(flavor_case.id))
+
+
+@pytest.fixture(scope="module")
+def packed(case: tuple[FlavorCase, CaseData], tmp_path_factory: pytest.TempPathFactory
+           ) -> modelport.Artifact:
+    """One artifact per case, shared by the read-only tests (tamper tests copy it first)."""
+    return _pack(case, tmp_path_factory.mktemp("packed"))
 
 
 def _pack(case: tuple[FlavorCase, CaseData], tmp_path: Path) -> modelport.Artifact:
@@ -41,9 +51,10 @@ def test_every_flavor_has_a_case() -> None:
     assert {c.flavor for c in CASES} >= set(FLAVORS.names())
 
 
-def test_raw_rows_predict_like_the_live_model(case: tuple[FlavorCase, CaseData], tmp_path: Path) -> None:
+def test_raw_rows_predict_like_the_live_model(case: tuple[FlavorCase, CaseData],
+                                              packed: modelport.Artifact) -> None:
     _, data = case
-    loaded = modelport.load(_pack(case, tmp_path).path)
+    loaded = modelport.load(packed.path)
     rows = data.sample.iloc[::7]
     _assert_close(loaded.predict(rows), data.expected(rows), data.atol)
     if data.expected_proba is not None:
@@ -51,9 +62,9 @@ def test_raw_rows_predict_like_the_live_model(case: tuple[FlavorCase, CaseData],
 
 
 def test_records_and_columns_give_the_same_predictions(case: tuple[FlavorCase, CaseData],
-                                                       tmp_path: Path) -> None:
+                                                       packed: modelport.Artifact) -> None:
     _, data = case
-    loaded = modelport.load(_pack(case, tmp_path).path)
+    loaded = modelport.load(packed.path)
     rows = data.sample.head(5)
     from_frame = loaded.predict(rows)
     records = [{k: (None if v != v else v) for k, v in r.items()} for r in rows.to_dict("records")]
@@ -62,9 +73,9 @@ def test_records_and_columns_give_the_same_predictions(case: tuple[FlavorCase, C
 
 
 def test_manifest_records_flavor_lock_and_golden(case: tuple[FlavorCase, CaseData],
-                                                 tmp_path: Path) -> None:
+                                                 packed: modelport.Artifact) -> None:
     flavor_case, _ = case
-    artifact = _pack(case, tmp_path)
+    artifact = packed
     manifest = json.loads((artifact.path / "manifest.json").read_text())
     assert manifest["flavor"] == flavor_case.flavor
     lock = Lock.from_text((artifact.path / LOCK_FILE).read_text())
@@ -75,12 +86,12 @@ def test_manifest_records_flavor_lock_and_golden(case: tuple[FlavorCase, CaseDat
     assert set(manifest["files"]) >= {LOCK_FILE, "golden/inputs.parquet", "reference/sample.parquet"}
 
 
-def test_tampered_model_file_is_refused(case: tuple[FlavorCase, CaseData], tmp_path: Path) -> None:
-    artifact = _pack(case, tmp_path)
-    model_file = sorted((artifact.path / "model").rglob("*.*"))[0]
+def test_tampered_model_file_is_refused(packed: modelport.Artifact, tmp_path: Path) -> None:
+    copy = shutil.copytree(packed.path, tmp_path / "copy")
+    model_file = sorted((copy / "model").rglob("*.*"))[0]
     model_file.write_bytes(model_file.read_bytes() + b"\0")
     with pytest.raises(modelport.IntegrityError, match="changed"):
-        modelport.load(artifact.path)
+        modelport.load(copy)
 
 
 def test_model_file_packs_with_detected_flavor(case: tuple[FlavorCase, CaseData],
@@ -96,12 +107,10 @@ def test_model_file_packs_with_detected_flavor(case: tuple[FlavorCase, CaseData]
     _assert_close(artifact.load().predict(rows), data.expected(rows), data.atol)
 
 
-def test_tar_round_trip(case: tuple[FlavorCase, CaseData], tmp_path: Path) -> None:
+def test_tar_round_trip(case: tuple[FlavorCase, CaseData], packed: modelport.Artifact,
+                        tmp_path: Path) -> None:
     _, data = case
-    artifact = modelport.pack(data.model, name="t", sample=data.sample, out=tmp_path / "art",
-                              tar=True, flavor=case[0].flavor, **data.pack_kwargs)
-    assert artifact.tar_path is not None
-    loaded = modelport.load(artifact.tar_path)
-    assert loaded.digest == artifact.digest
+    loaded = modelport.load(write_tar(packed.path, tmp_path / "m.tar"))
+    assert loaded.digest == packed.digest
     rows = data.sample.head(4)
     _assert_close(loaded.predict(rows), data.expected(rows), data.atol)

@@ -37,3 +37,24 @@ class FlavorCase:
 
     def __repr__(self) -> str:
         return self.id
+
+
+def mixed_preprocessor(frame: pd.DataFrame) -> Any:
+    """A fitted ColumnTransformer for tree models: one-hot categories, numbers (and NaN) as is."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.preprocessing import OneHotEncoder
+
+    categories = [c for c in frame if frame[c].dtype == object]
+    encoder = OneHotEncoder(handle_unknown="ignore", sparse_output=False)
+    return ColumnTransformer([("cat", encoder, categories)], remainder="passthrough").fit(frame)
+
+
+def as_categories(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with its string columns as pandas categories (native categorical support)."""
+    return frame.astype({c: "category" for c in frame if frame[c].dtype == object})
+
+
+def class_names(target: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted class names and the 0..k-1 codes XGBoost needs as a target."""
+    names = np.array(sorted(target.unique()))
+    return names, np.searchsorted(names, target.to_numpy())

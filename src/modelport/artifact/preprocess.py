@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 import inspect
 import shutil
-import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from modelport.artifact.flavors.base import require
-from modelport.artifact.flavors.sklearn import load_skops, untrusted_types
+from modelport.artifact.flavors.sklearn import dump_skops, load_skops, untrusted_types
 from modelport.artifact.lock import imports_of
+from modelport.artifact.pycode import import_file
 from modelport.errors import ArtifactFormatError, FlavorError
 
 FOLDER = "preprocess"
@@ -32,21 +30,6 @@ class Preprocessor:
 
     def apply(self, frame: Any) -> Any:
         return self.step(frame)
-
-
-def import_file(path: Path, module_name: str) -> Any:
-    """Execute a packed Python file as a fresh module (its digest was verified first)."""
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    if spec is None or spec.loader is None:
-        raise ArtifactFormatError(f"cannot import {path}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    try:
-        spec.loader.exec_module(module)
-    except Exception:
-        sys.modules.pop(module_name, None)
-        raise
-    return module
 
 
 def _function_from(path: Path, function: str, module_name: str) -> Callable[[Any], Any]:
@@ -81,9 +64,8 @@ def save(preprocess: Any, root: Path) -> dict[str, Any]:
     folder = root / FOLDER
     folder.mkdir()
     if kind == "sklearn":
-        sio = require("skops.io", "sklearn")
         target = folder / TRANSFORMER_FILE
-        sio.dump(obj, target)
+        dump_skops(obj, target)
         return {"kind": kind, "file": f"{FOLDER}/{TRANSFORMER_FILE}",
                 "trusted_types": untrusted_types(target)}
     assert source is not None

@@ -28,10 +28,11 @@ EXIT_CODES: tuple[tuple[type[BaseException], int], ...] = (
     (errors.RefError, 2),
     (errors.ArtifactFormatError, 2),
     (errors.FlavorError, 2),
+    (errors.DeployError, 7),
     (errors.ModelportError, 1),
 )
 
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 def exit_code(exc: BaseException) -> int:

@@ -6,7 +6,7 @@ import logging
 
 import typer
 
-from modelport.cli import artifact_commands, import_commands, registry_commands
+from modelport.cli import artifact_commands, env_commands, import_commands, registry_commands
 
 app = typer.Typer(name="modelport", no_args_is_help=True, add_completion=False,
                   help="Pack, register, serve and monitor machine-learning models.")
@@ -20,6 +20,8 @@ app.command("history")(registry_commands.history_command)
 app.command("rollback")(registry_commands.rollback_command)
 app.command("archive")(registry_commands.archive_command)
 app.add_typer(import_commands.import_app)
+app.command("env")(env_commands.env_command)
+app.command("dockerfile")(env_commands.dockerfile_command)
 
 
 def main() -> None:

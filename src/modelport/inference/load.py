@@ -12,10 +12,12 @@ from modelport.artifact import preprocess as prep
 from modelport.artifact.archive import extract_tar
 from modelport.artifact.files import MODEL_FOLDER, verify_tree
 from modelport.artifact.flavors import get_flavor
+from modelport.artifact.flavors.base import PlacesOnDevice
 from modelport.artifact.manifest import Manifest, read_manifest
 from modelport.errors import (
     ArtifactFormatError,
     EnvironmentMismatchError,
+    FlavorError,
     GoldenCheckError,
     UnsafeArtifactError,
 )
@@ -70,13 +72,28 @@ def open_verified(verified: Verified) -> LoadedModel:
     return LoadedModel(manifest, flavor, model, preprocessor, verified.digest, verified.root)
 
 
-def load(path: str | Path, *, allow_env_mismatch: bool = False, golden_check: bool = True
-         ) -> LoadedModel:
-    """Verify, deserialize and golden-check an artifact folder or ``.tar``."""
+def place(model: LoadedModel, device: str) -> LoadedModel:
+    """Run ``model`` on ``device``: ``cpu``, ``cuda``, ``cuda:N``, or ``auto`` (an accelerator if any)."""
+    if device == "cpu" or (device == "auto" and not isinstance(model.flavor, PlacesOnDevice)):
+        return model
+    if not isinstance(model.flavor, PlacesOnDevice):
+        raise FlavorError(f"the {model.flavor.name} flavor runs on the CPU only; device {device!r} "
+                          "cannot be used")
+    model.model, model.device = model.flavor.place(model.model, device)
+    return model
+
+
+def load(path: str | Path, *, allow_env_mismatch: bool = False, golden_check: bool = True,
+         device: str = "cpu") -> LoadedModel:
+    """Verify, deserialize, place on ``device`` and golden-check an artifact folder or ``.tar``.
+
+    The golden check runs on the device the model will serve from, so an accelerator that computes
+    differently beyond the flavor's tolerance is caught here.
+    """
     verified = verify(path, allow_env_mismatch=allow_env_mismatch)
     for warning in verified.environment.warnings:
         log.warning("artifact %s: %s", verified.manifest.name, warning)
-    model = open_verified(verified)
+    model = place(open_verified(verified), device)
     if golden_check:
         result = golden.run(model, verified.root)
         if not result.passed:

@@ -26,6 +26,9 @@ from modelport.errors import ModelportError, PredictionError, Problem
 
 log = logging.getLogger("modelport.inference")
 
+#: flavor_meta key set when ``labels`` name the class indices 0..k-1 a model predicts
+LABELS_NAME_INDICES = "labels_name_indices"
+
 
 @dataclass(frozen=True)
 class Prediction:
@@ -94,6 +97,8 @@ class LoadedModel:
         self.preprocessor = preprocessor
         self.digest = digest
         self.path = path
+        #: where the model computes: "cpu" unless load(device=...) placed it on an accelerator
+        self.device = "cpu"
 
     @property
     def signature(self) -> Signature:
@@ -183,6 +188,8 @@ class LoadedModel:
             values = np.asarray(raw.values)
             if values.ndim == 2 and values.shape[1] == 1:
                 values = values[:, 0]
+            if self.meta.get(LABELS_NAME_INDICES):
+                values = np.asarray(np.asarray(labels, dtype=object)[values.astype(int)].tolist())
         elif probabilities is not None:
             values = np.asarray(labels, dtype=object)[probabilities.argmax(axis=1)]
             values = np.asarray(values.tolist())

@@ -19,10 +19,11 @@ from modelport.artifact import lock as lockmod
 from modelport.artifact import preprocess as prep
 from modelport.artifact.archive import write_tar
 from modelport.artifact.files import MODEL_FOLDER, check_relative, digest_tree
-from modelport.artifact.flavors import Flavor, flavor_for_file, flavor_for_model, get_flavor
+from modelport.artifact.flavors import Flavor, PreparesModel, flavor_for_file, flavor_for_model, get_flavor
 from modelport.artifact.manifest import TASKS, Manifest, write_manifest
 from modelport.core.frames import to_frame
 from modelport.core.schema import ColumnKind, OutputSpec, Signature, infer_signature
+from modelport.core.validation import check
 from modelport.errors import (
     ArtifactFormatError,
     FlavorError,
@@ -31,8 +32,10 @@ from modelport.errors import (
     SchemaError,
 )
 from modelport.inference import golden, reference
-from modelport.inference.model import LoadedModel, Prediction, score_transform
+from modelport.inference.model import LABELS_NAME_INDICES, LoadedModel, Prediction, score_transform
 
+#: sample rows handed to a flavor's ``prepare`` (tracing a network needs an example input)
+EXAMPLE_ROWS = 32
 NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
 
 
@@ -45,10 +48,10 @@ class Artifact:
     manifest: Manifest
     tar_path: Path | None = None
 
-    def load(self, **options: bool) -> LoadedModel:
+    def load(self, *, allow_env_mismatch: bool = False, device: str = "cpu") -> LoadedModel:
         from modelport.inference.load import load
 
-        return load(self.path, **options)
+        return load(self.path, allow_env_mismatch=allow_env_mismatch, device=device)
 
 
 def check_name(name: str) -> str:
@@ -83,17 +86,32 @@ def _split_target(frame: pd.DataFrame, target: Any, label_column: str | None
     return frame, series
 
 
+def _known_labels(classes: list[Any] | None, labels: Sequence[Any] | None
+                  ) -> tuple[list[Any] | None, bool]:
+    """The labels outputs are named by, and whether they rename the model's class indices.
+
+    A model that knows its classes only as indices 0..k-1 (XGBoost needs encoded targets) takes
+    ``labels`` as the names of those indices.
+    """
+    if classes is None:
+        return (None if labels is None else list(labels)), False
+    if labels is None or [str(c) for c in labels] == [str(c) for c in classes]:
+        return classes, False
+    if classes == list(range(len(labels))):
+        return list(labels), True
+    raise FlavorError(f"labels {list(labels)} differ from the model's own classes {classes}")
+
+
 def _task(flavor: Flavor, model: object, task: str | None, labels: Sequence[Any] | None
-          ) -> tuple[str, list[Any] | None]:
-    classes = flavor.classes(model)
-    if labels is not None and classes is not None and [str(c) for c in labels] != [str(c) for c in classes]:
-        raise FlavorError(f"labels {list(labels)} differ from the model's own classes {classes}")
-    known = classes if classes is not None else (list(labels) if labels is not None else None)
+          ) -> tuple[str, list[Any] | None, bool]:
+    known, renamed = _known_labels(flavor.classes(model), labels)
     if task is None:
         task = "classification" if known is not None else "regression"
     if task not in TASKS:
         raise FlavorError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
-    return task, known if task == "classification" else None
+    if task != "classification":
+        return task, None, False
+    return task, known, renamed
 
 
 def _git_commit() -> dict[str, Any]:
@@ -172,7 +190,11 @@ def pack(
     if columns:
         signature = signature.with_overrides(columns)
     live_prep = prep.live(preprocess) if preprocess is not None else None
-    task_name, known_labels = _task(chosen, model, task, labels)
+    task_name, known_labels, renamed = _task(chosen, model, task, labels)
+    frame, _ = check(inputs, signature)
+    if isinstance(chosen, PreparesModel):
+        example = frame.head(EXAMPLE_ROWS)
+        model = chosen.prepare(model, live_prep.apply(example) if live_prep else example)
 
     target_dir = Path(out) if out is not None else Path.cwd() / f"{name}.artifact"
     if target_dir.exists() and any(target_dir.iterdir()) and not overwrite:
@@ -182,12 +204,14 @@ def pack(
     try:
         (staging / MODEL_FOLDER).mkdir()
         meta = chosen.save(model, staging / MODEL_FOLDER, source)
+        if renamed:
+            meta[LABELS_NAME_INDICES] = True
         if meta.get("serialization") == "pickle" and not trust_pickle:
             raise FlavorError("this model can only be stored as a pickle: pass trust_pickle=True "
                               "(--trust-pickle) if you trust it")
         draft = Manifest(name=name, flavor=chosen.name, task=task_name, signature=signature,
                          files={}, labels=known_labels, flavor_meta=meta)
-        live, frame = _live_model(draft, chosen, model, live_prep, inputs)
+        live = _live_model(draft, chosen, model, live_prep, frame)
         manifest = _write(staging, live, frame, inputs, truth, preprocess, trust_pickle,
                           tags or {}, metrics or {})
         digest = write_manifest(staging, manifest)
@@ -203,23 +227,22 @@ def pack(
 
 
 def _live_model(draft: Manifest, flavor: Flavor, model: Any, live_prep: prep.Preprocessor | None,
-                inputs: pd.DataFrame) -> tuple[LoadedModel, pd.DataFrame]:
+                frame: pd.DataFrame) -> LoadedModel:
     """The in-memory model on the shared path; for networks, decide how scores become probabilities."""
     live = LoadedModel(draft, flavor, model, live_prep, "", None)
-    frame, _ = live.validate(inputs)
     if draft.task != "classification" or flavor.classes(model) is not None:
-        return live, frame
+        return live
     features = live_prep.apply(frame.head(200)) if live_prep else frame.head(200)
     scores = flavor.run(model, features, draft.flavor_meta, proba=True)
     if scores.probabilities is not None or scores.values is None:
-        return live, frame
+        return live
     meta = {**draft.flavor_meta, "scores": score_transform(np.asarray(scores.values))}
     labels = draft.labels
     if labels is None:
         width = 1 if np.ndim(scores.values) == 1 else np.shape(scores.values)[1]
         labels = [0, 1] if width == 1 else list(range(width))
     draft = replace(draft, flavor_meta=meta, labels=labels)
-    return LoadedModel(draft, flavor, model, live_prep, "", None), frame
+    return LoadedModel(draft, flavor, model, live_prep, "", None)
 
 
 def _write(root: Path, live: LoadedModel, frame: pd.DataFrame, inputs: pd.DataFrame,

@@ -9,14 +9,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from modelport.artifact.flavors.base import ExposesImportances
 from modelport.inference.model import LoadedModel, Prediction
 
 FOLDER = "reference"
 SAMPLE = f"{FOLDER}/sample.parquet"
 IMPORTANCES = f"{FOLDER}/importances.json"
 MAX_ROWS = 10_000
-PERMUTATION_ROWS = 2_000
-PERMUTATION_REPEATS = 5
+PERMUTATION_ROWS = 1_000
+PERMUTATION_REPEATS = 3
 PREDICTION_COLUMN = "__prediction__"
 TARGET_COLUMN = "__target__"
 PROBA_PREFIX = "__proba__"
@@ -41,26 +42,10 @@ def sample_frame(inputs: pd.DataFrame, prediction: Prediction, target: pd.Series
 
 
 def model_importances(model: LoadedModel) -> dict[str, float] | None:
-    """Importances the fitted estimator exposes (trees, linear models), keyed by its feature names."""
-    estimator: Any = model.model
-    steps = getattr(estimator, "steps", None)
-    final = steps[-1][1] if steps else estimator
-    values = getattr(final, "feature_importances_", None)
-    if values is None:
-        coef = getattr(final, "coef_", None)
-        if coef is None:
-            return None
-        values = np.abs(np.asarray(coef, dtype=float)).reshape(-1, np.shape(coef)[-1]).mean(axis=0)
-    values = np.asarray(values, dtype=float).ravel()
-    names = getattr(final, "feature_names_in_", None)
-    if names is None and steps and len(steps) > 1:
-        try:
-            names = estimator[:-1].get_feature_names_out()
-        except (AttributeError, ValueError, TypeError):
-            names = None
-    if names is None or len(names) != len(values):
-        names = [f"f{i}" for i in range(len(values))]
-    return {str(n): float(v) for n, v in zip(names, values, strict=True)}
+    """Importances the fitted model exposes, as its flavor reads them (None when it has none)."""
+    if isinstance(model.flavor, ExposesImportances):
+        return model.flavor.importances(model.model)
+    return None
 
 
 class _Scorer:

@@ -4,13 +4,25 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from modelport.artifact.flavors.base import Flavor, RawOutputs
+from modelport.artifact.flavors.base import Flavor, PreparesModel, RawOutputs
+from modelport.artifact.flavors.keras import KerasFlavor
+from modelport.artifact.flavors.lightgbm import LightGBMFlavor
+from modelport.artifact.flavors.onnx import OnnxFlavor
+from modelport.artifact.flavors.pyfunc import PyfuncFlavor
 from modelport.artifact.flavors.sklearn import SklearnFlavor
+from modelport.artifact.flavors.torch import TorchFlavor
+from modelport.artifact.flavors.xgboost import XGBoostFlavor
 from modelport.core.plugins import PluginRegistry
 from modelport.errors import FlavorError
 
 FLAVORS: PluginRegistry[Flavor] = PluginRegistry("flavor")
 FLAVORS.register("sklearn", SklearnFlavor())
+FLAVORS.register("onnx", OnnxFlavor())
+FLAVORS.register("keras", KerasFlavor())
+FLAVORS.register("torch", TorchFlavor())
+FLAVORS.register("xgboost", XGBoostFlavor())
+FLAVORS.register("lightgbm", LightGBMFlavor())
+FLAVORS.register("pyfunc", PyfuncFlavor())
 
 
 def get_flavor(name: str) -> Flavor:
@@ -48,4 +60,12 @@ def _order(flavor: Flavor) -> int:
     return _ORDER.index(flavor.name) if flavor.name in _ORDER else len(_ORDER)
 
 
-__all__ = ["FLAVORS", "Flavor", "RawOutputs", "flavor_for_file", "flavor_for_model", "get_flavor"]
+__all__ = [
+    "FLAVORS",
+    "Flavor",
+    "PreparesModel",
+    "RawOutputs",
+    "flavor_for_file",
+    "flavor_for_model",
+    "get_flavor",
+]

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -71,6 +71,20 @@ class Flavor(Protocol):
         ...
 
 
+@runtime_checkable
+class PreparesModel(Protocol):
+    """A flavor that must turn the user's model into the form it saves before packing.
+
+    ``pack`` calls ``prepare`` once, with preprocessed features of the sample's first rows, and
+    uses what it returns from then on (golden rows, reference sample, ``save``), so the artifact
+    holds exactly the model that produced its golden outputs.
+    """
+
+    def prepare(self, model: object, example: Any) -> object:
+        """The model in its saveable form (e.g. a traced network), checked against ``model``."""
+        ...
+
+
 def require(module: str, extra: str) -> ModuleType:
     """Import an optional framework or raise MissingDependencyError naming the pip extra."""
     try:
@@ -88,3 +102,25 @@ def as_float32(features: Any) -> np.ndarray:
     """Features as a dense float32 matrix, as network flavors expect."""
     values = features.to_numpy() if hasattr(features, "to_numpy") else features
     return np.ascontiguousarray(np.asarray(values, dtype=np.float32))
+
+
+@runtime_checkable
+class ExposesImportances(Protocol):
+    """A flavor whose models report their own feature importances (trees, linear models, boosters)."""
+
+    def importances(self, model: object) -> dict[str, float] | None:
+        """Importance per feature name the model knows, or None when it reports none."""
+        ...
+
+
+@runtime_checkable
+class PlacesOnDevice(Protocol):
+    """A flavor whose models can run on an accelerator (``cuda``, ``cuda:1``) as well as the CPU."""
+
+    def place(self, model: object, device: str) -> tuple[object, str]:
+        """Move ``model`` to ``device`` (``auto`` picks an accelerator when one is present).
+
+        Returns the placed model and the device it ended on; raises FlavorError when the asked-for
+        device does not exist here.
+        """
+        ...

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import shutil
+import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,32 @@ PICKLE_SUFFIXES = (".joblib", ".pkl", ".pickle")
 def untrusted_types(path: Path) -> list[str]:
     sio = require("skops.io", "sklearn")
     return sorted(sio.get_untrusted_types(file=path))
+
+
+def dump_skops(obj: object, path: Path) -> None:
+    """skops.io.dump, rewritten so that equal models give equal bytes.
+
+    skops names array files and ``__id__`` fields after ``id()`` of the objects and stamps the zip
+    with the current time; all three are replaced (numbered in order of first mention in
+    schema.json, a fixed date) so that packing the same model twice yields the same artifact id.
+    """
+    sio = require("skops.io", "sklearn")
+    sio.dump(obj, path)
+    with zipfile.ZipFile(path) as source:
+        contents = {info.filename: source.read(info) for info in source.infolist()}
+    schema = contents.pop("schema.json").decode("utf-8")
+    order = list(dict.fromkeys(re.findall(r'"([^"/]+\.npy)"', schema)))
+    renamed = {old: f"array-{i:05d}.npy" for i, old in enumerate(order) if old in contents}
+    schema = re.sub(r'"([^"/]+\.npy)"', lambda m: f'"{renamed.get(m.group(1), m.group(1))}"', schema)
+    ids = {old: str(i) for i, old in enumerate(dict.fromkeys(re.findall(r'"__id__": (\d+)', schema)))}
+    schema = re.sub(r'"__id__": (\d+)', lambda m: f'"__id__": {ids[m.group(1)]}', schema)
+    entries = {renamed.get(name, name): data for name, data in contents.items()}
+    entries["schema.json"] = schema.encode("utf-8")
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as target:
+        for name in sorted(entries):
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            target.writestr(info, entries[name])
 
 
 def load_skops(path: Path, trusted: list[str]) -> object:
@@ -95,10 +123,9 @@ class SklearnFlavor:
         if source is not None and source.suffix.lower() in PICKLE_SUFFIXES:
             shutil.copyfile(source, directory / PICKLE_FILE)
             return {"file": PICKLE_FILE, "serialization": "pickle", **shape}
-        sio = require("skops.io", "sklearn")
         target = directory / SKOPS_FILE
         try:
-            sio.dump(model, target)
+            dump_skops(model, target)
         except (TypeError, ValueError, NotImplementedError) as exc:
             raise FlavorError(f"skops cannot serialize this model ({exc}); pack it from a "
                               "joblib/pickle file with --trust-pickle instead") from exc
@@ -131,3 +158,24 @@ class SklearnFlavor:
                 found.add(obj.__module__.split(".")[0])
             found.add(type_module(obj))
         return found - {"builtins"}
+
+    def importances(self, model: Any) -> dict[str, float] | None:
+        """``feature_importances_`` or mean |coef_| of the final estimator, by its feature names."""
+        steps = getattr(model, "steps", None)
+        final = steps[-1][1] if steps else model
+        values = getattr(final, "feature_importances_", None)
+        if values is None:
+            coef = getattr(final, "coef_", None)
+            if coef is None:
+                return None
+            values = np.abs(np.asarray(coef, dtype=float)).reshape(-1, np.shape(coef)[-1]).mean(axis=0)
+        values = np.asarray(values, dtype=float).ravel()
+        names = getattr(final, "feature_names_in_", None)
+        if names is None and steps and len(steps) > 1:
+            try:
+                names = model[:-1].get_feature_names_out()
+            except (AttributeError, ValueError, TypeError):
+                names = None
+        if names is None or len(names) != len(values):
+            names = [f"f{i}" for i in range(len(values))]
+        return {str(n): float(v) for n, v in zip(names, values, strict=True)}

@@ -1,0 +1,1 @@
+"""Deployment targets above inference: isolated virtualenvs and container build contexts."""
