@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from modelport.artifact.flavors.sklearn import load_pickle, load_skops, untrusted_types
 from modelport.errors import (
@@ -67,6 +66,8 @@ class MlflowModel:
 
 def read_mlmodel(root: Path) -> MlflowModel:
     """Parse ``root/MLmodel``; refuse folders that are not MLflow sklearn models."""
+    import yaml  # only MLflow imports need it; the CLI and the server start without it
+
     path = root / MLMODEL
     if not path.is_file():
         raise ArtifactFormatError(f"{root} is not an MLflow model folder: it has no {MLMODEL} file")
