@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import ast
+import functools
 import platform
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -106,9 +107,15 @@ def closure(roots: Iterable[str]) -> dict[str, str]:
     return seen
 
 
+@functools.cache
+def _module_owners() -> Mapping[str, list[str]]:
+    """Top-level module → distributions; scanning every installed RECORD is slow, so once a process."""
+    return metadata.packages_distributions()
+
+
 def distributions_for_modules(modules: Iterable[str]) -> set[str]:
     """Map top-level import names (``sklearn``) to the distributions that provide them."""
-    mapping = metadata.packages_distributions()
+    mapping = _module_owners()
     found: set[str] = set()
     for module in modules:
         top = module.split(".")[0]
