@@ -31,8 +31,8 @@ def resign(root: Path, **manifest_changes: object) -> None:
     (root / MANIFEST).write_text(json.dumps(manifest, sort_keys=True, separators=(",", ":")))
 
 
-def credit_artifact(out: Path, rows: int = 600) -> modelport.Artifact:
-    """Pack a mixed-type credit-data classifier (imputation, scaling, one-hot) into ``out``."""
+def credit_pipeline(rows: int = 600) -> tuple[Pipeline, pd.DataFrame, pd.Series]:
+    """A mixed-type credit-data classifier (imputation, scaling, one-hot), fitted, with its data."""
     x, y = credit(rows)
     cat = [c for c in x if x[c].dtype == object]
     num = [c for c in x if c not in cat]
@@ -41,5 +41,10 @@ def credit_artifact(out: Path, rows: int = 600) -> modelport.Artifact:
         ("cat", Pipeline([("imp", SimpleImputer(strategy="most_frequent")),
                           ("oh", OneHotEncoder(handle_unknown="ignore"))]), cat),
     ])
-    model = Pipeline([("pre", pre), ("clf", LogisticRegression(max_iter=500))]).fit(x, y)
+    return Pipeline([("pre", pre), ("clf", LogisticRegression(max_iter=500))]).fit(x, y), x, y
+
+
+def credit_artifact(out: Path, rows: int = 600) -> modelport.Artifact:
+    """Pack the credit pipeline into ``out``."""
+    model, x, y = credit_pipeline(rows)
     return modelport.pack(model, name="credit", sample=x, target=y, out=out)

@@ -8,27 +8,16 @@ import joblib
 import numpy as np
 import pandas as pd
 import skops.io as sio
-from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import RandomForestRegressor
-from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from tests.data import credit, numeric_regression
+from tests.artifacts import credit_pipeline
+from tests.data import numeric_regression
 from tests.flavor_cases.base import CaseData, FlavorCase
 
 
 def _pipeline(tmp: Path) -> CaseData:
-    x, y = credit(600)
-    cat = [c for c in x if x[c].dtype == object]
-    num = [c for c in x if c not in cat]
-    pre = ColumnTransformer([
-        ("num", Pipeline([("imp", SimpleImputer()), ("sc", StandardScaler())]), num),
-        ("cat", Pipeline([("imp", SimpleImputer(strategy="most_frequent")),
-                          ("oh", OneHotEncoder(handle_unknown="ignore"))]), cat),
-    ])
-    model = Pipeline([("pre", pre), ("clf", LogisticRegression(max_iter=500))]).fit(x, y)
+    model, x, y = credit_pipeline(600)
     path = tmp / "pipeline.skops"
     sio.dump(model, path)
     return CaseData(model, x, model.predict, model.predict_proba, path, {"target": y})

@@ -85,6 +85,21 @@ class PreparesModel(Protocol):
         ...
 
 
+def call_estimator(model: Any, features: Any, *, proba: bool) -> RawOutputs:
+    """The scikit-learn calling convention: ``predict``, and ``predict_proba`` when asked and present."""
+    values = np.asarray(model.predict(features))
+    probabilities = None
+    if proba and callable(getattr(model, "predict_proba", None)):
+        probabilities = np.asarray(model.predict_proba(features), dtype=float)
+    return RawOutputs(values, probabilities)
+
+
+def estimator_classes(model: object) -> list[Any] | None:
+    """``classes_`` as plain Python values, for models that follow scikit-learn's convention."""
+    classes = getattr(model, "classes_", None)
+    return None if classes is None else np.asarray(classes).tolist()
+
+
 def require(module: str, extra: str) -> ModuleType:
     """Import an optional framework or raise MissingDependencyError naming the pip extra."""
     try:

@@ -19,10 +19,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import numpy as np
-
 from modelport.artifact.files import check_relative
-from modelport.artifact.flavors.base import RawOutputs
+from modelport.artifact.flavors.base import RawOutputs, call_estimator, estimator_classes
 from modelport.artifact.lock import imports_of
 from modelport.artifact.pycode import import_file
 from modelport.errors import ArtifactFormatError, FlavorError
@@ -170,15 +168,10 @@ class PyfuncFlavor:
         return instantiate(cls, directory)
 
     def run(self, model: Any, features: Any, meta: Mapping[str, Any], *, proba: bool) -> RawOutputs:
-        values = np.asarray(model.predict(features))
-        probabilities = None
-        if proba and callable(getattr(model, "predict_proba", None)):
-            probabilities = np.asarray(model.predict_proba(features), dtype=float)
-        return RawOutputs(values, probabilities)
+        return call_estimator(model, features, proba=proba)
 
     def classes(self, model: object) -> list[Any] | None:
-        classes = getattr(model, "classes_", None)
-        return None if classes is None else np.asarray(classes).tolist()
+        return estimator_classes(model)
 
     def modules(self, model: object) -> set[str]:
         return imports_of(source_of(type(model)))

@@ -11,7 +11,13 @@ from typing import Any
 
 import numpy as np
 
-from modelport.artifact.flavors.base import RawOutputs, require, type_module
+from modelport.artifact.flavors.base import (
+    RawOutputs,
+    call_estimator,
+    estimator_classes,
+    require,
+    type_module,
+)
 from modelport.errors import FlavorError, UnsafeArtifactError
 
 SKOPS_FILE = "model.skops"
@@ -141,15 +147,10 @@ class SklearnFlavor:
     def run(self, model: Any, features: Any, meta: Mapping[str, Any], *, proba: bool) -> RawOutputs:
         if meta.get("input") == "array" and hasattr(features, "to_numpy"):
             features = features.to_numpy()  # fitted on an array: names would only draw a warning
-        values = np.asarray(model.predict(features))
-        probabilities = None
-        if proba and hasattr(model, "predict_proba"):
-            probabilities = np.asarray(model.predict_proba(features), dtype=float)
-        return RawOutputs(values, probabilities)
+        return call_estimator(model, features, proba=proba)
 
     def classes(self, model: object) -> list[Any] | None:
-        classes = getattr(model, "classes_", None)
-        return None if classes is None else np.asarray(classes).tolist()
+        return estimator_classes(model)
 
     def modules(self, model: object) -> set[str]:
         found = {"sklearn"}
