@@ -134,8 +134,8 @@ def _from_json(data: Any, dtype: np.dtype[Any], where: str) -> np.ndarray:
         raise ProtocolError(f"{where}: data does not hold {dtype.name} values") from None
     if dtype.kind == "O":
         array = array.ravel()
-        if not all(isinstance(v, str) for v in array):
-            raise ProtocolError(f"{where}: BYTES data must hold strings")
+        if not all(isinstance(v, str) or v is None for v in array):
+            raise ProtocolError(f"{where}: BYTES data must hold strings (or null for a missing value)")
     return array
 
 
