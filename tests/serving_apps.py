@@ -22,15 +22,21 @@ from modelport.serving.service import Service
 from tests.data import credit, numeric_classification, numeric_regression
 
 FRAGILE = '''
+import time
+
+
 def preprocess(frame):
     if (frame["x1"] > 50).any():
         raise ValueError("x1 above 50 breaks this model")
+    if (frame["x2"] > 50).any():
+        time.sleep(1.0)
     return frame
 '''
 
 
 def pack_models(root: Path) -> dict[str, Path]:
-    """numeric (3 classes, int labels), regressor, credit (categoricals, nulls), fragile (raises)."""
+    """numeric (3 classes, int labels), regressor, credit (categoricals, nulls), fragile (x1 > 50
+    raises, x2 > 50 sleeps a second)."""
     x, y = numeric_classification(200, classes=3)
     numeric = modelport.pack(LogisticRegression().fit(x, y), name="numeric", sample=x, target=y,
                              out=root / "numeric")

@@ -102,7 +102,9 @@ async def test_oip_metadata_and_readiness(served_paths: dict[str, Path]) -> None
         meta = (await client.get("/v2/models/credit")).json()
         assert meta["versions"] == [version]
         inputs = {i["name"]: i["datatype"] for i in meta["inputs"]}
-        assert inputs["Home"] == "BYTES" and inputs["Income"] == "FP64" and inputs["Age"] == "INT64"
+        assert inputs["Home"] == "BYTES"
+        assert inputs["Income"] == "FP64"
+        assert inputs["Age"] == "INT64"
         assert (await client.get(f"/v2/models/credit/versions/{version}")).status_code == 200
         ready = await client.get(f"/v2/models/credit/versions/{version}/ready")
         assert ready.json() == {"name": "credit", "version": version, "ready": True}
@@ -165,7 +167,8 @@ async def test_openapi_is_generated_from_the_signatures(served_paths: dict[str, 
 def test_binary_bytes_tensors_round_trip() -> None:
     """BYTES elements are 4-byte little-endian lengths then UTF-8, both ways."""
     raw = b"".join(struct.pack("<I", len(s)) + s for s in (b"good", b"bad"))
-    header = f'{{"inputs":[{{"name":"Home","shape":[2],"datatype":"BYTES","parameters":{{"binary_data_size":{len(raw)}}}}}]}}'
+    header = ('{"inputs":[{"name":"Home","shape":[2],"datatype":"BYTES",'
+              f'"parameters":{{"binary_data_size":{len(raw)}}}}}]}}')
     from modelport.core.schema import ColumnKind, ColumnSpec, Signature
 
     signature = Signature((ColumnSpec("Home", ColumnKind.STRING),))

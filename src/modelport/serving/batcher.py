@@ -79,6 +79,8 @@ class MicroBatcher:
         self._wakeup = asyncio.Event()
         self._executor: ThreadPoolExecutor | None = None
         self._worker: asyncio.Task[None] | None = None
+        #: requests in the model call running now (0 while idle).
+        self.running = 0
 
     @property
     def queued(self) -> int:
@@ -178,15 +180,22 @@ class MicroBatcher:
 
     async def _execute(self, items: list[_Item]) -> None:
         started = asyncio.get_running_loop().time()
+        self.running = len(items)
         try:
             prediction = await self._call(items)
+        except asyncio.CancelledError:  # stopping mid-call: nobody may be left waiting
+            for item in items:
+                _settle_error(item, NotReadyError(self.name, "the server is shutting down"))
+            raise
         except Exception as exc:
+            self.running = 0
             if len(items) == 1:
                 _settle_error(items[0], exc)
             else:
                 for item in items:
                     await self._execute([item])
             return
+        self.running = 0
         start = 0
         for item in items:
             stop = start + len(item.frame)
