@@ -174,3 +174,20 @@ def test_binary_bytes_tensors_round_trip() -> None:
     signature = Signature((ColumnSpec("Home", ColumnKind.STRING),))
     decoded = v2.decode(header.encode() + raw, str(len(header)), signature, ("prediction",))
     assert list(decoded.raw["Home"]) == ["good", "bad"]
+
+
+async def test_large_bodies_are_decoded_and_validated_off_the_event_loop(
+        served_paths: dict[str, Path]) -> None:
+    model = open_model(served_paths["numeric"])
+    rows = numeric_classification(200, classes=3)[0].iloc[:50]
+    expected = model.predict(rows).tolist()
+    async with serving([model], offload_bytes=0) as (client, _):
+        v2_answer = await client.post("/v2/models/numeric/infer", json={"inputs": _columns(rows)})
+        v1_answer = await client.post("/v1/models/numeric:predict",
+                                      json={"instances": rows.to_dict("records")})
+        mlflow_answer = await client.post("/invocations", json={"dataframe_records": rows.to_dict("records")})
+        bad = await client.post("/invocations", json={"dataframe_records": [{"x1": "a"}]})
+    assert v2_answer.json()["outputs"][0]["data"] == expected
+    assert v1_answer.json()["predictions"] == expected
+    assert mlflow_answer.json()["predictions"] == expected
+    assert bad.status_code == 422

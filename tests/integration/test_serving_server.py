@@ -104,3 +104,18 @@ def test_tritonclient_talks_to_modelport_serve(server: str, served_paths: dict[s
                         content=b"Seniority,Home\n1,rent\n")
     assert answer.status_code == 422
     assert {p["field"] for p in answer.json()["problems"]} >= {"Age", "Income"}
+
+
+def test_serve_refuses_a_bad_ref_before_listening(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from modelport.cli.main import app
+
+    runner = CliRunner()
+    result = runner.invoke(app, ["serve", str(tmp_path / "missing"), "--port", "1"])
+    assert result.exit_code == 2, result.output
+    assert "neither an artifact folder nor an artifact .tar" in result.output
+    assert "--workers" in runner.invoke(app, ["serve", "--help"]).output
+    bad = runner.invoke(app, ["serve", str(tmp_path), "--max-batch-size", "0"])
+    assert bad.exit_code == 2
+    assert "max_batch_size must be at least 1" in bad.output
