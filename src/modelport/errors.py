@@ -18,6 +18,12 @@
     │   ├── ArchivedVersionError             the version is archived and cannot be served or aliased
     │   └── RegistryUnavailableError         the registry database cannot be reached
     ├── DeployError                          a virtualenv or build context could not be made; .step, .output
+    ├── ServingError
+    │   ├── ProtocolError (ValueError)       a request body that is not a valid message of its protocol
+    │   ├── RequestTooLargeError             a request body above the configured limit; .limit
+    │   ├── NotReadyError                    the model is loading or failed its checks; .model, .reason
+    │   ├── OverloadedError                  the model's request queue is full; .model, .retry_after
+    │   └── DeadlineExceededError            a request outlived its deadline; .seconds
     └── MissingDependencyError (ImportError) an optional extra is not installed; .pip_command
 
 Adapters (HTTP, CLI) own the one table that maps these to status and exit codes.
@@ -150,6 +156,48 @@ class DeployError(ModelportError):
         self.output = output
         detail = f"\n{output}" if output else ""
         super().__init__(f"{step} failed: {reason}{detail}")
+class ServingError(ModelportError):
+    """Base class of failures that belong to answering a request, not to the model or artifact."""
+
+
+class ProtocolError(ServingError, ValueError):
+    """The body is not valid JSON/CSV, or not a valid message of the protocol it was sent to."""
+
+
+class RequestTooLargeError(ServingError):
+    """The request body is larger than the server accepts."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        super().__init__(f"request body exceeds the limit of {limit} bytes")
+
+
+class NotReadyError(ServingError):
+    """The model version cannot take traffic: still loading, or it failed a check."""
+
+    def __init__(self, model: str, reason: str, retry_after: float = 1.0) -> None:
+        self.model = model
+        self.reason = reason
+        self.retry_after = retry_after
+        super().__init__(f"model {model} is not ready: {reason}")
+
+
+class OverloadedError(ServingError):
+    """The model's request queue is full; the caller should retry later."""
+
+    def __init__(self, model: str, queued: int, retry_after: float = 1.0) -> None:
+        self.model = model
+        self.queued = queued
+        self.retry_after = retry_after
+        super().__init__(f"model {model} is overloaded: {queued} requests queued")
+
+
+class DeadlineExceededError(ServingError, TimeoutError):
+    """The request did not get its prediction within the configured time."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        super().__init__(f"no prediction within {seconds:g} s")
 
 
 class MissingDependencyError(ModelportError, ImportError):

@@ -6,7 +6,13 @@ import logging
 
 import typer
 
-from modelport.cli import artifact_commands, env_commands, import_commands, registry_commands
+from modelport.cli import (
+    artifact_commands,
+    env_commands,
+    import_commands,
+    registry_commands,
+    serve_commands,
+)
 
 app = typer.Typer(name="modelport", no_args_is_help=True, add_completion=False,
                   help="Pack, register, serve and monitor machine-learning models.")
@@ -22,6 +28,7 @@ app.command("archive")(registry_commands.archive_command)
 app.add_typer(import_commands.import_app)
 app.command("env")(env_commands.env_command)
 app.command("dockerfile")(env_commands.dockerfile_command)
+app.command("serve")(serve_commands.serve_command(serve_commands.resolve_ref))
 
 
 def main() -> None:

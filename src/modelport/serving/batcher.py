@@ -1,0 +1,212 @@
+"""Adaptive micro-batching for one model version: coalesce concurrent validated frames into one call.
+
+A lone request goes straight to the model. While the model is busy, new requests queue up and
+the next call takes them all (up to ``max_batch_size`` rows); it waits up to ``max_delay_s`` for
+more only while other requests are known to be on their way (admitted, still being validated).
+The model runs on one thread of its own so the event loop stays free; a failed batch is retried
+request by request so one request's failure never becomes another's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Protocol
+
+import pandas as pd
+
+from modelport.errors import NotReadyError, OverloadedError
+from modelport.inference.model import Prediction
+
+
+class PredictFrame(Protocol):
+    """The shared prediction path, ``LoadedModel.predict_frame``."""
+
+    def __call__(self, frame: pd.DataFrame, *, proba: bool) -> Prediction: ...
+
+
+@dataclass(frozen=True)
+class BatchRecord:
+    """What one model call did: rows, requests coalesced, each request's queue wait, the outputs."""
+
+    rows: int
+    requests: int
+    waits: tuple[float, ...]
+    prediction: Prediction
+
+
+@dataclass
+class _Item:
+    frame: pd.DataFrame
+    proba: bool
+    future: asyncio.Future[Prediction]
+    enqueued_at: float
+    observed: bool
+
+
+def slice_prediction(prediction: Prediction, start: int, stop: int) -> Prediction:
+    """The rows ``start:stop`` of a batch's prediction."""
+    probabilities = prediction.probabilities
+    return Prediction(prediction.values[start:stop],
+                      None if probabilities is None else probabilities[start:stop],
+                      prediction.labels)
+
+
+def _run_batch(predict: PredictFrame, frames: list[pd.DataFrame], proba: bool) -> Prediction:
+    frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    return predict(frame, proba=proba)
+
+
+class MicroBatcher:
+    """Queue and coalesce predictions for one model version; call ``start`` inside the event loop."""
+
+    def __init__(self, predict: PredictFrame, *, name: str, max_batch_size: int, max_delay_s: float,
+                 max_queue: int, retry_after: float = 1.0,
+                 on_batch: Callable[[BatchRecord], None] | None = None) -> None:
+        self._predict = predict
+        self.name = name
+        self.max_batch_size = max_batch_size
+        self.max_delay_s = max_delay_s
+        self.max_queue = max_queue
+        self.retry_after = retry_after
+        self._on_batch = on_batch
+        self._queue: deque[_Item] = deque()
+        self._arriving = 0
+        self._wakeup = asyncio.Event()
+        self._executor: ThreadPoolExecutor | None = None
+        self._worker: asyncio.Task[None] | None = None
+        #: requests in the model call running now (0 while idle).
+        self.running = 0
+
+    @property
+    def queued(self) -> int:
+        return len(self._queue)
+
+    def start(self) -> None:
+        if self._worker is None:
+            self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"model-{self.name}")
+            self._worker = asyncio.get_running_loop().create_task(self._run(), name=f"batcher-{self.name}")
+
+    async def stop(self) -> None:
+        """Stop taking batches; requests still queued get NotReadyError."""
+        if self._worker is not None:
+            self._worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._worker
+            self._worker = None
+        while self._queue:
+            item = self._queue.popleft()
+            if not item.future.done():
+                item.future.set_exception(NotReadyError(self.name, "the server is shutting down"))
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
+
+    @contextlib.contextmanager
+    def arriving(self) -> Iterator[None]:
+        """Mark a request as on its way (being validated) so a forming batch may wait for it."""
+        self._arriving += 1
+        try:
+            yield
+        finally:
+            self._arriving -= 1
+            self._wakeup.set()
+
+    def enqueue(self, frame: pd.DataFrame, *, proba: bool, observed: bool = True
+                ) -> asyncio.Future[Prediction]:
+        """Queue a validated frame; the future resolves to its own rows' prediction.
+
+        ``observed=False`` (the warm-up) keeps the batch out of ``on_batch``, hence out of metrics.
+        """
+        if self._worker is None:
+            raise NotReadyError(self.name, "the batcher is not running", self.retry_after)
+        if len(self._queue) >= self.max_queue:
+            raise OverloadedError(self.name, len(self._queue), self.retry_after)
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Prediction] = loop.create_future()
+        self._queue.append(_Item(frame, proba, future, loop.time(), observed))
+        self._wakeup.set()
+        return future
+
+    def _take(self, batch: list[_Item], rows: int) -> int:
+        """Move queued, still-wanted items into ``batch`` while they fit; return the row count."""
+        while self._queue:
+            item = self._queue[0]
+            if item.future.done():  # its caller timed out or went away
+                self._queue.popleft()
+                continue
+            if batch and rows + len(item.frame) > self.max_batch_size:
+                break
+            batch.append(self._queue.popleft())
+            rows += len(item.frame)
+        return rows
+
+    async def _gather(self) -> list[_Item]:
+        batch: list[_Item] = []
+        rows = self._take(batch, 0)
+        if not batch or not self._arriving or rows >= self.max_batch_size or self.max_delay_s <= 0:
+            return batch
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.max_delay_s
+        while self._arriving and rows < self.max_batch_size:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                break
+            self._wakeup.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), remaining)
+            rows = self._take(batch, rows)
+        return batch
+
+    async def _run(self) -> None:
+        while True:
+            if not self._queue:
+                self._wakeup.clear()
+                await self._wakeup.wait()
+                continue
+            batch = await self._gather()
+            if batch:
+                await self._execute(batch)
+
+    async def _call(self, items: list[_Item]) -> Prediction:
+        loop = asyncio.get_running_loop()
+        frames = [item.frame for item in items]
+        proba = any(item.proba for item in items)
+        return await loop.run_in_executor(self._executor, _run_batch, self._predict, frames, proba)
+
+    async def _execute(self, items: list[_Item]) -> None:
+        started = asyncio.get_running_loop().time()
+        self.running = len(items)
+        try:
+            prediction = await self._call(items)
+        except asyncio.CancelledError:  # stopping mid-call: nobody may be left waiting
+            for item in items:
+                _settle_error(item, NotReadyError(self.name, "the server is shutting down"))
+            raise
+        except Exception as exc:
+            self.running = 0
+            if len(items) == 1:
+                _settle_error(items[0], exc)
+            else:
+                for item in items:
+                    await self._execute([item])
+            return
+        self.running = 0
+        start = 0
+        for item in items:
+            stop = start + len(item.frame)
+            if not item.future.done():
+                item.future.set_result(slice_prediction(prediction, start, stop))
+            start = stop
+        if self._on_batch is not None and any(item.observed for item in items):
+            waits = tuple(started - item.enqueued_at for item in items)
+            self._on_batch(BatchRecord(start, len(items), waits, prediction))
+
+
+def _settle_error(item: _Item, exc: Exception) -> None:
+    if not item.future.done():
+        item.future.set_exception(exc)

@@ -1,0 +1,37 @@
+"""How the online server behaves: batching bounds, limits, deadlines; one frozen dataclass."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """Settings of one server process; the CLI builds it from its options."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    #: most rows one model call receives (a single larger request still goes through alone).
+    max_batch_size: int = 64
+    #: longest a request waits for others to join its batch, only while others are on their way.
+    max_batch_delay_ms: float = 2.0
+    #: requests queued per model version before new ones get 503 (backpressure).
+    max_queue: int = 1024
+    #: bodies above this many bytes get 413.
+    max_body_bytes: int = 32 * 1024 * 1024
+    #: a request without its prediction after this many seconds gets 504.
+    request_timeout_s: float = 30.0
+    #: what 503 answers put in Retry-After.
+    retry_after_s: int = 1
+    #: bodies above this many bytes are decoded and validated off the event loop.
+    offload_bytes: int = 64 * 1024
+
+    def __post_init__(self) -> None:
+        if self.max_batch_size < 1:
+            raise ValueError("max_batch_size must be at least 1")
+        if self.max_batch_delay_ms < 0:
+            raise ValueError("max_batch_delay_ms must not be negative")
+        if self.max_queue < 1:
+            raise ValueError("max_queue must be at least 1")
+        if self.request_timeout_s <= 0:
+            raise ValueError("request_timeout_s must be positive")

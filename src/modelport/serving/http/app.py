@@ -1,0 +1,76 @@
+"""The ASGI application: the three protocols, health probes, metrics and OpenAPI on one Starlette app."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from modelport.inference.model import LoadedModel
+from modelport.serving.codecs import jsonio
+from modelport.serving.config import ServerConfig
+from modelport.serving.http import kserve, mlflow, oip, openapi
+from modelport.serving.http.endpoint import Call, Instrument, json_response
+from modelport.serving.metrics import CONTENT_TYPE, ServingMetrics
+from modelport.serving.service import Service
+
+
+def build_service(models: list[LoadedModel] | list[tuple[str, str, LoadedModel]],
+                  config: ServerConfig | None = None, metrics: ServingMetrics | None = None
+                  ) -> tuple[Service, ServingMetrics]:
+    """A service for ``models`` (loaded models, or (name, version, model) triples) wired to metrics."""
+    metrics = metrics or ServingMetrics()
+    service = Service(config, on_batch=metrics.batch)
+    for entry in models:
+        if isinstance(entry, tuple):
+            name, version, model = entry
+            service.add(model, name=name, version=version)
+        else:
+            service.add(entry)
+    return service, metrics
+
+
+def create_app(service: Service, metrics: ServingMetrics) -> Starlette:
+    """The application over ``service``; its lifespan golden-checks and warms up every model."""
+    instrument = Instrument(service, metrics)
+    spec: dict[str, bytes] = {}
+
+    async def healthz(request: Request, call: Call) -> Response:
+        return json_response({"live": True})
+
+    async def readyz(request: Request, call: Call) -> Response:
+        body: dict[str, object] = {"ready": service.ready, "models": {
+            s.key: s.reason for s in service.models}}
+        return json_response(body, 200 if service.ready else 503)
+
+    async def metrics_route(request: Request, call: Call) -> Response:
+        return Response(metrics.render(), media_type=CONTENT_TYPE)
+
+    async def openapi_route(request: Request, call: Call) -> Response:
+        if "json" not in spec:
+            spec["json"] = jsonio.encode(openapi.document(service))
+        return Response(spec["json"], media_type="application/json")
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await service.start()
+        try:
+            yield
+        finally:
+            await service.stop()
+
+    plain = instrument.plain
+    route_list = [
+        *oip.routes(service, instrument),
+        *kserve.routes(service, instrument),
+        *mlflow.routes(service, instrument),
+        Route("/healthz", plain(healthz), methods=["GET"]),
+        Route("/readyz", plain(readyz), methods=["GET"]),
+        Route("/metrics", plain(metrics_route), methods=["GET"]),
+        Route("/openapi.json", plain(openapi_route), methods=["GET"]),
+    ]
+    return Starlette(routes=route_list, lifespan=lifespan)

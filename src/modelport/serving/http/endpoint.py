@@ -1,0 +1,85 @@
+"""What every route shares: bounded body reading, JSON answers, error mapping and request metrics."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from modelport.errors import RequestTooLargeError
+from modelport.serving.codecs import jsonio
+from modelport.serving.config import ServerConfig
+from modelport.serving.http.errors import error_response
+from modelport.serving.metrics import ServingMetrics
+from modelport.serving.service import ServedModel, Service
+
+
+@dataclass
+class Call:
+    """One request in flight: the served version it reached (for metric labels), once known."""
+
+    served: ServedModel | None = None
+
+
+Handler = Callable[[Request, Call], Awaitable[Response]]
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def json_response(value: object, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(jsonio.encode(value), status, headers, media_type="application/json")
+
+
+async def read_body(request: Request, config: ServerConfig) -> bytes:
+    """The whole body, refusing more than ``max_body_bytes`` before and while reading it."""
+    limit = config.max_body_bytes
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise RequestTooLargeError(limit)
+    chunks = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise RequestTooLargeError(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+class Instrument:
+    """Wraps prediction handlers: maps errors to answers and records count, latency, in-flight."""
+
+    def __init__(self, service: Service, metrics: ServingMetrics) -> None:
+        self.service = service
+        self.metrics = metrics
+
+    def __call__(self, protocol: str, handler: Handler) -> Endpoint:
+        metrics = self.metrics
+
+        async def endpoint(request: Request) -> Response:
+            call = Call()
+            started = time.perf_counter()
+            metrics.in_flight.inc()
+            try:
+                response = await handler(request, call)
+            except Exception as exc:
+                response = error_response(exc)
+            finally:
+                metrics.in_flight.dec()
+            metrics.request(protocol, call.served, response.status_code, time.perf_counter() - started)
+            return response
+
+        return endpoint
+
+    def plain(self, handler: Handler) -> Endpoint:
+        """Error mapping only, for metadata and health routes."""
+
+        async def endpoint(request: Request) -> Response:
+            try:
+                return await handler(request, Call())
+            except Exception as exc:
+                return error_response(exc)
+
+        return endpoint

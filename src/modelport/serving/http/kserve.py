@@ -1,0 +1,35 @@
+"""KServe v1 routes: model readiness and ``:predict``."""
+
+from __future__ import annotations
+
+import asyncio
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from modelport.serving.codecs import v1
+from modelport.serving.http.endpoint import Call, Instrument, json_response, read_body
+from modelport.serving.service import Service
+
+
+def routes(service: Service, instrument: Instrument) -> list[Route]:
+    config = service.config
+
+    async def model_ready(request: Request, call: Call) -> Response:
+        served = service.get(request.path_params["name"])
+        body = {"name": served.name, "version": served.version, "ready": served.ready}
+        return json_response(body, 200 if served.ready else 503)
+
+    async def predict(request: Request, call: Call) -> Response:
+        served = call.served = service.get(request.path_params["name"])
+        body = await read_body(request, config)
+        offload = len(body) > config.offload_bytes
+        raw = await asyncio.to_thread(v1.decode, body) if offload else v1.decode(body)
+        prediction = await service.predict(served, raw, proba=False, offload=offload)
+        return Response(v1.encode(prediction), media_type="application/json")
+
+    return [
+        Route("/v1/models/{name}", instrument.plain(model_ready), methods=["GET"]),
+        Route("/v1/models/{name}:predict", instrument("v1", predict), methods=["POST"]),
+    ]

@@ -1,0 +1,51 @@
+"""MLflow scoring routes: ``/invocations``, ``/ping`` and ``/health``.
+
+``/invocations`` serves the first model given to the server, or the one named in the
+``Modelport-Model`` header as ``name`` or ``name:version``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from modelport.serving.codecs import mlflow
+from modelport.serving.http.endpoint import Call, Instrument, json_response, read_body
+from modelport.serving.service import ServedModel, Service
+
+MODEL_HEADER = "modelport-model"
+
+
+def choose(service: Service, header: str | None) -> ServedModel:
+    if not header:
+        return service.default()
+    name, _, version = header.strip().partition(":")
+    return service.get(name, version or None)
+
+
+def routes(service: Service, instrument: Instrument) -> list[Route]:
+    config = service.config
+
+    async def ping(request: Request, call: Call) -> Response:
+        return json_response({"ready": service.ready}, 200 if service.ready else 503)
+
+    async def invocations(request: Request, call: Call) -> Response:
+        served = call.served = choose(service, request.headers.get(MODEL_HEADER))
+        body = await read_body(request, config)
+        content_type = request.headers.get("content-type", "")
+        offload = len(body) > config.offload_bytes
+        if offload:
+            raw = await asyncio.to_thread(mlflow.decode, body, content_type)
+        else:
+            raw = mlflow.decode(body, content_type)
+        prediction = await service.predict(served, raw, proba=False, offload=offload)
+        return Response(mlflow.encode(prediction), media_type="application/json")
+
+    return [
+        Route("/ping", instrument.plain(ping), methods=["GET"]),
+        Route("/health", instrument.plain(ping), methods=["GET"]),
+        Route("/invocations", instrument("mlflow", invocations), methods=["POST"]),
+    ]

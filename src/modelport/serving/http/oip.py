@@ -1,0 +1,105 @@
+"""Open Inference Protocol v2 routes: server and model metadata, readiness, infer."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from modelport.serving.codecs import v2
+from modelport.serving.http.endpoint import Call, Instrument, json_response, read_body
+from modelport.serving.service import ServedModel, Service
+
+SERVER_VERSION = "0.1.0"
+EXTENSIONS = ["binary_tensor_data"]
+
+
+def model_metadata(service: Service, served: ServedModel) -> dict[str, Any]:
+    model = served.model
+    outputs = []
+    for name in v2.output_names(model.signature, model.task):
+        shape = [-1, len(model.labels or [])] if name == "probabilities" else [-1]
+        datatype = "FP64" if name == "probabilities" else _prediction_datatype(served)
+        outputs.append({"name": name, "datatype": datatype, "shape": shape})
+    return {
+        "name": served.name,
+        "versions": [s.version for s in service.versions(served.name)],
+        "platform": f"modelport-{model.flavor.name}",
+        "inputs": [{"name": c.name, "datatype": v2.column_datatype(c), "shape": [-1]}
+                   for c in model.signature.inputs],
+        "outputs": outputs,
+        "parameters": {"version": served.version, "digest": model.digest, "task": model.task,
+                       "ready": served.ready, "state": served.state.value},
+    }
+
+
+def _prediction_datatype(served: ServedModel) -> str:
+    model = served.model
+    if model.task != "classification":
+        return "FP64"
+    labels = model.labels or []
+    if labels and all(isinstance(v, int) and not isinstance(v, bool) for v in labels):
+        return "INT64"
+    return "BOOL" if labels and all(isinstance(v, bool) for v in labels) else "BYTES"
+
+
+def _served(service: Service, request: Request, call: Call) -> ServedModel:
+    params = request.path_params
+    call.served = service.get(params["name"], params.get("version"))
+    return call.served
+
+
+def routes(service: Service, instrument: Instrument) -> list[Route]:
+    config = service.config
+
+    async def server_metadata(request: Request, call: Call) -> Response:
+        return json_response({"name": "modelport", "version": SERVER_VERSION, "extensions": EXTENSIONS})
+
+    async def live(request: Request, call: Call) -> Response:
+        return json_response({"live": True})
+
+    async def ready(request: Request, call: Call) -> Response:
+        return json_response({"ready": service.ready}, 200 if service.ready else 503)
+
+    async def metadata(request: Request, call: Call) -> Response:
+        return json_response(model_metadata(service, _served(service, request, call)))
+
+    async def model_ready(request: Request, call: Call) -> Response:
+        served = _served(service, request, call)
+        body = {"name": served.name, "version": served.version, "ready": served.ready}
+        if not served.ready:
+            body["reason"] = served.reason
+        return json_response(body, 200 if served.ready else 503)
+
+    async def infer(request: Request, call: Call) -> Response:
+        served = _served(service, request, call)
+        body = await read_body(request, config)
+        model = served.model
+        available = v2.output_names(model.signature, model.task)
+        header = request.headers.get(v2.HEADER_LENGTH)
+        offload = len(body) > config.offload_bytes
+        if offload:
+            decoded = await asyncio.to_thread(v2.decode, body, header, model.signature, available)
+        else:
+            decoded = v2.decode(body, header, model.signature, available)
+        prediction = await service.predict(served, decoded.raw, proba=decoded.proba, offload=offload)
+        content, headers = v2.encode(decoded, prediction, served.name, served.version)
+        media = "application/octet-stream" if headers else "application/json"
+        return Response(content, 200, headers, media_type=media)
+
+    plain = instrument.plain
+    infer_endpoint = instrument("v2", infer)
+    return [
+        Route("/v2", plain(server_metadata), methods=["GET"]),
+        Route("/v2/health/live", plain(live), methods=["GET"]),
+        Route("/v2/health/ready", plain(ready), methods=["GET"]),
+        Route("/v2/models/{name}", plain(metadata), methods=["GET"]),
+        Route("/v2/models/{name}/versions/{version}", plain(metadata), methods=["GET"]),
+        Route("/v2/models/{name}/ready", plain(model_ready), methods=["GET"]),
+        Route("/v2/models/{name}/versions/{version}/ready", plain(model_ready), methods=["GET"]),
+        Route("/v2/models/{name}/infer", infer_endpoint, methods=["POST"]),
+        Route("/v2/models/{name}/versions/{version}/infer", infer_endpoint, methods=["POST"]),
+    ]

@@ -1,0 +1,179 @@
+"""The protocol-agnostic data plane: served model versions, their readiness, and predict.
+
+Every protocol ends in :meth:`Service.predict`: ``LoadedModel.validate`` per request (so one bad
+request never reaches a batch), then the version's micro-batcher, then ``LoadedModel.predict_frame``.
+A version is ready only once its golden check passed in this process and a warm-up prediction on
+its golden rows answered through that same path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+import pandas as pd
+
+from modelport.errors import DeadlineExceededError, NotFoundError, NotReadyError
+from modelport.inference import golden
+from modelport.inference.model import LoadedModel, Prediction
+from modelport.serving.batcher import BatchRecord, MicroBatcher
+from modelport.serving.config import ServerConfig
+
+log = logging.getLogger("modelport.serving")
+
+
+class State(StrEnum):
+    """Where a served version stands; only READY takes traffic."""
+
+    LOADING = "loading"
+    READY = "ready"
+    FAILED = "failed"
+
+
+@dataclass
+class ServedModel:
+    """One model version in this server: the loaded model, its batcher and its readiness."""
+
+    name: str
+    version: str
+    model: LoadedModel
+    batcher: MicroBatcher
+    state: State = State.LOADING
+    reason: str = "loading"
+
+    @property
+    def ready(self) -> bool:
+        return self.state is State.READY
+
+    @property
+    def key(self) -> str:
+        return f"{self.name}:{self.version}"
+
+
+class Service:
+    """The models this process serves, by name and version, and the one way to predict with them."""
+
+    def __init__(self, config: ServerConfig | None = None,
+                 on_batch: Callable[[ServedModel, BatchRecord], None] | None = None) -> None:
+        self.config = config or ServerConfig()
+        self._on_batch = on_batch
+        self._models: dict[str, dict[str, ServedModel]] = {}
+
+    @property
+    def models(self) -> list[ServedModel]:
+        return [served for versions in self._models.values() for served in versions.values()]
+
+    @property
+    def ready(self) -> bool:
+        models = self.models
+        return bool(models) and all(served.ready for served in models)
+
+    def add(self, model: LoadedModel, *, name: str | None = None, version: str | None = None
+            ) -> ServedModel:
+        """Serve ``model`` as ``name`` (default: its manifest name), ``version`` (default: digest prefix)."""
+        name = name or model.name
+        version = version or (model.digest[:12] or "0")
+        versions = self._models.setdefault(name, {})
+        if version in versions:
+            raise ValueError(f"model {name} version {version} is served twice")
+        config = self.config
+        observe = self._on_batch
+
+        def on_batch(record: BatchRecord) -> None:
+            if observe is not None:
+                observe(served, record)
+
+        batcher = MicroBatcher(model.predict_frame, name=f"{name}:{version}",
+                               max_batch_size=config.max_batch_size,
+                               max_delay_s=config.max_batch_delay_ms / 1000, max_queue=config.max_queue,
+                               retry_after=config.retry_after_s, on_batch=on_batch)
+        served = ServedModel(name, version, model, batcher)
+        versions[version] = served
+        return served
+
+    def get(self, name: str, version: str | None = None) -> ServedModel:
+        """The named version, or the first one served under ``name``; NotFoundError otherwise."""
+        versions = self._models.get(name)
+        if not versions:
+            raise NotFoundError(f"no model named {name!r} is served here")
+        if version is None:
+            return next(iter(versions.values()))
+        served = versions.get(version)
+        if served is None:
+            raise NotFoundError(f"model {name!r} has no version {version!r} here "
+                                f"(served: {', '.join(versions)})")
+        return served
+
+    def versions(self, name: str) -> list[ServedModel]:
+        self.get(name)
+        return list(self._models[name].values())
+
+    def default(self) -> ServedModel:
+        models = self.models
+        if not models:
+            raise NotFoundError("no model is served here")
+        return models[0]
+
+    async def start(self) -> None:
+        """Start every batcher, then golden-check and warm up each version; failures stay not ready."""
+        for served in self.models:
+            served.batcher.start()
+        await asyncio.gather(*(self._make_ready(served) for served in self.models))
+
+    async def stop(self) -> None:
+        for served in self.models:
+            await served.batcher.stop()
+            served.state, served.reason = State.LOADING, "stopped"
+
+    async def predict(self, served: ServedModel, raw: Any, *, proba: bool, offload: bool = False
+                      ) -> Prediction:
+        """Validate ``raw`` against the version's signature, then predict it through its batcher."""
+        if not served.ready:
+            raise NotReadyError(served.key, served.reason, self.config.retry_after_s)
+        return await self._infer(served, raw, proba=proba, offload=offload)
+
+    async def _infer(self, served: ServedModel, raw: Any, *, proba: bool, offload: bool,
+                     observed: bool = True) -> Prediction:
+        batcher = served.batcher
+        with batcher.arriving():
+            if offload:
+                frame, warnings = await asyncio.to_thread(served.model.validate, raw)
+            else:
+                frame, warnings = served.model.validate(raw)
+            future = batcher.enqueue(frame, proba=proba, observed=observed)
+        timeout = self.config.request_timeout_s
+        try:
+            result = await asyncio.wait_for(future, timeout)
+        except TimeoutError:
+            raise DeadlineExceededError(timeout) from None
+        if not warnings:
+            return result
+        return Prediction(result.values, result.probabilities, result.labels, warnings)
+
+    async def _make_ready(self, served: ServedModel) -> None:
+        try:
+            rows = await asyncio.to_thread(_golden_check, served.model)
+            await self._infer(served, rows, proba=served.model.task == "classification", offload=True,
+                              observed=False)
+        except Exception as exc:
+            served.state, served.reason = State.FAILED, f"{type(exc).__name__}: {exc}"
+            log.error("model %s is not ready: %s", served.key, served.reason)
+            return
+        served.state, served.reason = State.READY, "ready"
+        log.info("model %s is ready", served.key)
+
+
+def _golden_check(model: LoadedModel) -> pd.DataFrame:
+    """Re-run the golden check here; return the golden rows for the warm-up."""
+    if model.path is None:
+        raise NotReadyError(model.name, "no golden rows: the model was not loaded from an artifact")
+    result = golden.run(model, model.path)
+    if not result.passed:
+        raise NotReadyError(model.name, f"golden check failed on rows {result.failed_rows} "
+                            f"(largest difference {result.max_difference:.6g}, "
+                            f"tolerance {result.tolerance:.3g})")
+    return pd.read_parquet(model.path / golden.INPUTS)

@@ -1,0 +1,121 @@
+"""A real server: ``modelport serve`` under uvicorn on 127.0.0.1, driven by the real tritonclient."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+
+from tests.data import numeric_classification
+from tests.serving_apps import open_model
+
+SERVE = "from modelport.cli.main import main; main()"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def server(served_paths: dict[str, Path]) -> Iterator[str]:
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-c", SERVE, "serve", str(served_paths["numeric"]), str(served_paths["credit"]),
+         "--port", str(port)], env=os.environ.copy(), stderr=subprocess.PIPE, text=True)
+    url = f"127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            if process.poll() is not None:
+                raise AssertionError(f"modelport serve exited: {process.stderr.read()}")  # type: ignore[union-attr]
+            try:
+                if httpx.get(f"http://{url}/v2/health/ready").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError("modelport serve did not become ready")
+            time.sleep(0.1)
+        yield url
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stderr is not None:
+            process.stderr.close()
+
+
+def test_tritonclient_talks_to_modelport_serve(server: str, served_paths: dict[str, Path]) -> None:
+    import tritonclient.http as triton
+
+    model = open_model(served_paths["numeric"])
+    rows = numeric_classification(200, classes=3)[0].iloc[20:52]
+    expected = model.predict_detailed(rows.astype(np.float32).astype(float))
+    client = triton.InferenceServerClient(url=server)
+    try:
+        assert client.is_server_live()
+        assert client.is_server_ready()
+        assert client.is_model_ready("numeric")
+        metadata = client.get_model_metadata("numeric")
+        assert [i["name"] for i in metadata["inputs"]] == ["x1", "x2", "x3", "x4"]
+
+        tensor = triton.InferInput("features", [len(rows), 4], "FP32")
+        tensor.set_data_from_numpy(rows.to_numpy(dtype=np.float32), binary_data=True)
+        result = client.infer("numeric", [tensor],
+                              outputs=[triton.InferRequestedOutput("prediction", binary_data=True)])
+        assert result.as_numpy("prediction").tolist() == expected.values.tolist()
+        assert result.as_numpy("probabilities") is None
+
+        columns = []
+        for name in rows:
+            column = triton.InferInput(name, [len(rows)], "FP64")
+            column.set_data_from_numpy(rows[name].to_numpy(dtype=np.float64), binary_data=False)
+            columns.append(column)
+        result = client.infer("numeric", columns)  # every output, binary by default
+        exact = model.predict_detailed(rows)
+        assert result.as_numpy("prediction").tolist() == exact.values.tolist()
+        np.testing.assert_allclose(result.as_numpy("probabilities"), exact.probabilities)
+
+        result = client.infer("numeric", columns, outputs=[
+            triton.InferRequestedOutput("probabilities", binary_data=False)])
+        np.testing.assert_allclose(result.as_numpy("probabilities"), exact.probabilities)
+
+        with pytest.raises(triton.InferenceServerException, match="missing column"):
+            client.infer("numeric", columns[:3])
+    finally:
+        client.close()
+
+    headers = {"Modelport-Model": "credit", "Content-Type": "text/csv"}
+    answer = httpx.post(f"http://{server}/invocations", headers=headers,
+                        content=b"Seniority,Home\n1,rent\n")
+    assert answer.status_code == 422
+    assert {p["field"] for p in answer.json()["problems"]} >= {"Age", "Income"}
+
+
+def test_serve_refuses_a_bad_ref_before_listening(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from modelport.cli.main import app
+
+    runner = CliRunner()
+    result = runner.invoke(app, ["serve", str(tmp_path / "missing"), "--port", "1"])
+    assert result.exit_code == 2, result.output
+    assert "neither an artifact folder nor an artifact .tar" in result.output
+    assert "--workers" in runner.invoke(app, ["serve", "--help"]).output
+    bad = runner.invoke(app, ["serve", str(tmp_path), "--max-batch-size", "0"])
+    assert bad.exit_code == 2
+    assert "max_batch_size must be at least 1" in bad.output

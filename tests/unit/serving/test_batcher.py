@@ -1,0 +1,135 @@
+"""The micro-batcher with a real tiny predict function: coalescing, bounds, waiting only for
+arrivals, and results and errors routed to their own callers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from modelport.errors import NotReadyError, OverloadedError
+from modelport.inference.model import Prediction
+from modelport.serving.batcher import BatchRecord, MicroBatcher
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def double(frame: pd.DataFrame, *, proba: bool) -> Prediction:
+    if (frame["x"] < 0).any():
+        raise ValueError("negative input")
+    values = frame["x"].to_numpy() * 2
+    return Prediction(values, np.column_stack([values, -values]) if proba else None, ["a", "b"])
+
+
+def _batcher(records: list[BatchRecord], **options: float) -> MicroBatcher:
+    settings = {"max_batch_size": 64, "max_delay_s": 0.002, "max_queue": 1000, **options}
+    return MicroBatcher(double, name="double", max_batch_size=int(settings["max_batch_size"]),
+                        max_delay_s=settings["max_delay_s"], max_queue=int(settings["max_queue"]),
+                        on_batch=records.append)
+
+
+def _frame(*values: float) -> pd.DataFrame:
+    return pd.DataFrame({"x": list(values)})
+
+
+async def test_concurrent_callers_are_coalesced_and_get_their_own_rows() -> None:
+    records: list[BatchRecord] = []
+    batcher = _batcher(records, max_batch_size=16)
+    batcher.start()
+    try:
+        futures = [batcher.enqueue(_frame(i, i + 0.5), proba=i % 2 == 0) for i in range(40)]
+        results = await asyncio.gather(*futures)
+    finally:
+        await batcher.stop()
+    for i, result in enumerate(results):
+        assert result.values.tolist() == [2 * i, 2 * i + 1]
+        assert result.probabilities is not None
+        assert result.probabilities[:, 0].tolist() == [2 * i, 2 * i + 1]
+    assert sum(r.requests for r in records) == 40
+    assert len(records) < 40
+    assert max(r.rows for r in records) <= 16
+
+
+async def test_a_lone_request_never_waits_for_company() -> None:
+    records: list[BatchRecord] = []
+    batcher = _batcher(records, max_delay_s=3600.0)
+    batcher.start()
+    try:
+        result = await asyncio.wait_for(batcher.enqueue(_frame(1.0), proba=False), 60)
+    finally:
+        await batcher.stop()
+    assert result.values.tolist() == [2.0]
+    assert [(r.rows, r.requests) for r in records] == [(1, 1)]
+
+
+async def test_a_forming_batch_waits_for_requests_on_their_way() -> None:
+    records: list[BatchRecord] = []
+    batcher = _batcher(records, max_delay_s=3600.0)
+    batcher.start()
+    validated = asyncio.Event()
+
+    async def late_arrival() -> Prediction:
+        with batcher.arriving():
+            await validated.wait()
+            future = batcher.enqueue(_frame(2.0), proba=False)
+        return await future
+
+    try:
+        late = asyncio.ensure_future(late_arrival())
+        await asyncio.sleep(0)
+        first = batcher.enqueue(_frame(1.0), proba=False)
+        await asyncio.sleep(0.01)
+        assert not first.done()  # held back: another request is being validated
+        validated.set()
+        results = await asyncio.wait_for(asyncio.gather(first, late), 60)
+    finally:
+        await batcher.stop()
+    assert [r.values.tolist() for r in results] == [[2.0], [4.0]]
+    assert [(r.rows, r.requests) for r in records] == [(2, 2)]
+
+
+async def test_a_failing_request_fails_alone() -> None:
+    records: list[BatchRecord] = []
+    batcher = _batcher(records)
+    batcher.start()
+    try:
+        futures = [batcher.enqueue(_frame(v), proba=False) for v in (1.0, -1.0, 3.0)]
+        results = await asyncio.gather(*futures, return_exceptions=True)
+    finally:
+        await batcher.stop()
+    assert isinstance(results[1], ValueError)
+    assert [r.values.tolist() for r in (results[0], results[2])] == [[2.0], [6.0]]  # type: ignore[union-attr]
+
+
+async def test_a_full_queue_refuses_and_stop_releases_waiters() -> None:
+    release = threading.Event()
+
+    def blocked(frame: pd.DataFrame, *, proba: bool) -> Prediction:
+        release.wait(60)
+        return double(frame, proba=proba)
+
+    batcher = MicroBatcher(blocked, name="blocked", max_batch_size=1, max_delay_s=0.0, max_queue=2)
+    with pytest.raises(NotReadyError):
+        batcher.enqueue(_frame(1.0), proba=False)
+    batcher.start()
+    running = batcher.enqueue(_frame(1.0), proba=False)
+    while not batcher.running:
+        await asyncio.sleep(0.001)
+    queued = [batcher.enqueue(_frame(2.0), proba=False) for _ in range(2)]
+    with pytest.raises(OverloadedError):
+        batcher.enqueue(_frame(3.0), proba=False)
+    release.set()
+    assert (await running).values.tolist() == [2.0]
+    await batcher.stop()
+    for future in queued:  # answered, or released with NotReadyError: nobody waits forever
+        with contextlib.suppress(NotReadyError):
+            assert (await asyncio.wait_for(future, 30)).values.tolist() == [4.0]
