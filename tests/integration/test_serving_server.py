@@ -113,8 +113,8 @@ def test_serve_refuses_a_bad_ref_before_listening(tmp_path: Path) -> None:
 
     runner = CliRunner()
     result = runner.invoke(app, ["serve", str(tmp_path / "missing"), "--port", "1"])
-    assert result.exit_code == 2, result.output
-    assert "neither an artifact folder nor an artifact .tar" in result.output
+    assert result.exit_code == 3, result.output  # resolved like every ref: not found
+    assert "no artifact folder or .tar at" in result.output
     assert "--workers" in runner.invoke(app, ["serve", "--help"]).output
     bad = runner.invoke(app, ["serve", str(tmp_path), "--max-batch-size", "0"])
     assert bad.exit_code == 2

@@ -77,3 +77,20 @@ def test_bad_rows_mask_marks_only_faulty_rows() -> None:
     frame.loc[2, "home"] = "boat"
     result = validate(frame, SIG)
     assert result.bad_rows.tolist() == [False, False, True]
+
+
+NUMERIC = infer_signature(pd.DataFrame({"n": [1, 2, 3], "x": [0.5, np.nan, 2.0]}))
+
+
+def test_all_numeric_frames_get_the_same_answers_on_the_fast_path() -> None:
+    clean = pd.DataFrame({"n": [2, 9], "x": [np.nan, -1.0]})
+    frame, warnings = check(clean, NUMERIC)
+    assert frame is clean  # already conformed: no copy
+    assert [(w.field, w.problem, w.rows) for w in warnings] == [
+        ("n", "outside the training range [1, 3]", (1,)),
+        ("x", "outside the training range [0.5, 2]", (1,)),
+    ]
+    bad = pd.DataFrame({"n": [2.5, np.nan], "x": [1.0, 1.0]})
+    assert {(p.field, p.rows) for p in validate(bad, NUMERIC).problems} == {("n", (0,)), ("n", (1,))}
+    shuffled = clean[["x", "n"]]
+    assert check(shuffled, NUMERIC)[0].columns.tolist() == ["n", "x"]
