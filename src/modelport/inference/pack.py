@@ -20,6 +20,7 @@ from modelport.artifact import preprocess as prep
 from modelport.artifact.archive import write_tar
 from modelport.artifact.files import MODEL_FOLDER, check_relative, digest_tree
 from modelport.artifact.flavors import Flavor, PreparesModel, flavor_for_file, flavor_for_model, get_flavor
+from modelport.artifact.flavors.base import LABELS_FROM_PROBABILITIES
 from modelport.artifact.manifest import TASKS, Manifest, write_manifest
 from modelport.core.frames import to_frame
 from modelport.core.schema import ColumnKind, OutputSpec, Signature, infer_signature
@@ -230,8 +231,10 @@ def _live_model(draft: Manifest, flavor: Flavor, model: Any, live_prep: prep.Pre
                 frame: pd.DataFrame) -> LoadedModel:
     """The in-memory model on the shared path; for networks, decide how scores become probabilities."""
     live = LoadedModel(draft, flavor, model, live_prep, "", None)
-    if draft.task != "classification" or flavor.classes(model) is not None:
+    if draft.task != "classification":
         return live
+    if flavor.classes(model) is not None:
+        return _one_pass_if_equal(live, frame)
     features = live_prep.apply(frame.head(200)) if live_prep else frame.head(200)
     scores = flavor.run(model, features, draft.flavor_meta, proba=True)
     if scores.probabilities is not None or scores.values is None:
@@ -243,6 +246,19 @@ def _live_model(draft: Manifest, flavor: Flavor, model: Any, live_prep: prep.Pre
         labels = [0, 1] if width == 1 else list(range(width))
     draft = replace(draft, flavor_meta=meta, labels=labels)
     return LoadedModel(draft, flavor, model, live_prep, "", None)
+
+
+def _one_pass_if_equal(live: LoadedModel, frame: pd.DataFrame) -> LoadedModel:
+    """Mark a classifier whose labels are the argmax of its probabilities on the whole sample."""
+    outputs = live.predict_frame(frame, proba=True)
+    if outputs.probabilities is None or outputs.labels is None:
+        return live
+    argmax = np.asarray(outputs.labels, dtype=object)[outputs.probabilities.argmax(axis=1)]
+    if [str(v) for v in outputs.values] != [str(v) for v in argmax]:
+        return live
+    meta = {**live.meta, LABELS_FROM_PROBABILITIES: True}
+    return LoadedModel(replace(live.manifest, flavor_meta=meta), live.flavor, live.model,
+                       live.preprocessor, "", None)
 
 
 def _write(root: Path, live: LoadedModel, frame: pd.DataFrame, inputs: pd.DataFrame,

@@ -57,3 +57,22 @@ def test_refusals_leave_nothing_behind(tmp_path: Path) -> None:
     modelport.pack(model, name="m", sample=x, out=tmp_path / "a")
     with pytest.raises(ArtifactFormatError, match="not empty"):
         modelport.pack(model, name="m", sample=x, out=tmp_path / "a")
+
+
+def test_labels_from_probabilities_only_when_they_agree_on_the_whole_sample(tmp_path: Path) -> None:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import FixedThresholdClassifier
+
+    x, y = numeric_classification(150)
+    forest = RandomForestClassifier(n_estimators=5, random_state=0).fit(x, y)
+    one_pass = modelport.pack(forest, name="rf", sample=x, out=tmp_path / "rf")
+    assert one_pass.manifest.flavor_meta["labels_from_probabilities"] is True
+    loaded = one_pass.load()
+    assert loaded.predict_detailed(x, proba=True).values.tolist() == forest.predict(x).tolist()
+    # A decision threshold other than 0.5: predict disagrees with the argmax, so two passes stay.
+    thresholded = FixedThresholdClassifier(LogisticRegression(), threshold=0.8).fit(x, y)
+    proba = thresholded.predict_proba(x)
+    assert (thresholded.predict(x) != thresholded.classes_[proba.argmax(axis=1)]).any()
+    two_pass = modelport.pack(thresholded, name="t", sample=x, out=tmp_path / "t")
+    assert "labels_from_probabilities" not in two_pass.manifest.flavor_meta
+    assert two_pass.load().predict_detailed(x, proba=True).values.tolist() == thresholded.predict(x).tolist()

@@ -85,13 +85,21 @@ class PreparesModel(Protocol):
         ...
 
 
-def call_estimator(model: Any, features: Any, *, proba: bool) -> RawOutputs:
+#: flavor_meta key: pack verified on the whole sample that ``predict`` equals ``classes_`` at the
+#: argmax of ``predict_proba``, so a call that wants probabilities makes one model pass, not two.
+LABELS_FROM_PROBABILITIES = "labels_from_probabilities"
+
+
+def call_estimator(model: Any, features: Any, meta: Mapping[str, Any], *, proba: bool) -> RawOutputs:
     """The scikit-learn calling convention: ``predict``, and ``predict_proba`` when asked and present."""
-    values = np.asarray(model.predict(features))
-    probabilities = None
-    if proba and callable(getattr(model, "predict_proba", None)):
+    has_proba = proba and callable(getattr(model, "predict_proba", None))
+    if has_proba and meta.get(LABELS_FROM_PROBABILITIES):
         probabilities = np.asarray(model.predict_proba(features), dtype=float)
-    return RawOutputs(values, probabilities)
+        return RawOutputs(np.asarray(model.classes_)[probabilities.argmax(axis=1)], probabilities)
+    values = np.asarray(model.predict(features))
+    if not has_proba:
+        return RawOutputs(values)
+    return RawOutputs(values, np.asarray(model.predict_proba(features), dtype=float))
 
 
 def estimator_classes(model: object) -> list[Any] | None:

@@ -168,7 +168,7 @@ class PyfuncFlavor:
         return instantiate(cls, directory)
 
     def run(self, model: Any, features: Any, meta: Mapping[str, Any], *, proba: bool) -> RawOutputs:
-        return call_estimator(model, features, proba=proba)
+        return call_estimator(model, features, meta, proba=proba)
 
     def classes(self, model: object) -> list[Any] | None:
         return estimator_classes(model)

@@ -147,7 +147,7 @@ class SklearnFlavor:
     def run(self, model: Any, features: Any, meta: Mapping[str, Any], *, proba: bool) -> RawOutputs:
         if meta.get("input") == "array" and hasattr(features, "to_numpy"):
             features = features.to_numpy()  # fitted on an array: names would only draw a warning
-        return call_estimator(model, features, proba=proba)
+        return call_estimator(model, features, meta, proba=proba)
 
     def classes(self, model: object) -> list[Any] | None:
         return estimator_classes(model)
