@@ -20,7 +20,7 @@ def _enc_hook(value: Any) -> Any:
         return value.tolist()
     if isinstance(value, datetime.datetime | datetime.date):
         return value.isoformat()
-    raise NotImplementedError(f"cannot encode {type(value).__name__} as JSON")
+    raise TypeError(f"cannot encode {type(value).__name__} as JSON")
 
 
 _encoder = msgspec.json.Encoder(enc_hook=_enc_hook)
