@@ -24,6 +24,7 @@
     │   ├── NotReadyError                    the model is loading or failed its checks; .model, .reason
     │   ├── OverloadedError                  the model's request queue is full; .model, .retry_after
     │   └── DeadlineExceededError            a request outlived its deadline; .seconds
+    ├── ConfigError (ValueError)             a settings file that cannot be read or holds a bad value
     └── MissingDependencyError (ImportError) an optional extra is not installed; .pip_command
 
 Adapters (HTTP, CLI) own the one table that maps these to status and exit codes.
@@ -156,6 +157,10 @@ class DeployError(ModelportError):
         self.output = output
         detail = f"\n{output}" if output else ""
         super().__init__(f"{step} failed: {reason}{detail}")
+class ConfigError(ModelportError, ValueError):
+    """A settings file (``modelport serve --config``) is unreadable, or names an unknown or bad value."""
+
+
 class ServingError(ModelportError):
     """Base class of failures that belong to answering a request, not to the model or artifact."""
 

@@ -28,6 +28,7 @@ EXIT_CODES: tuple[tuple[type[BaseException], int], ...] = (
     (errors.RefError, 2),
     (errors.ArtifactFormatError, 2),
     (errors.FlavorError, 2),
+    (errors.ConfigError, 2),
     (errors.DeployError, 7),
     (errors.ModelportError, 1),
 )

@@ -81,6 +81,8 @@ class MicroBatcher:
         self._worker: asyncio.Task[None] | None = None
         #: requests in the model call running now (0 while idle).
         self.running = 0
+        #: loop time the running model call started, None while idle.
+        self.busy_since: float | None = None
 
     @property
     def queued(self) -> int:
@@ -178,9 +180,15 @@ class MicroBatcher:
         proba = any(item.proba for item in items)
         return await loop.run_in_executor(self._executor, _run_batch, self._predict, frames, proba)
 
+    def busy_for(self) -> float:
+        """Seconds the running model call has taken so far; 0 while idle."""
+        if self.busy_since is None:
+            return 0.0
+        return asyncio.get_running_loop().time() - self.busy_since
+
     async def _execute(self, items: list[_Item]) -> None:
         started = asyncio.get_running_loop().time()
-        self.running = len(items)
+        self.running, self.busy_since = len(items), started
         try:
             prediction = await self._call(items)
         except asyncio.CancelledError:  # stopping mid-call: nobody may be left waiting
@@ -188,14 +196,14 @@ class MicroBatcher:
                 _settle_error(item, NotReadyError(self.name, "the server is shutting down"))
             raise
         except Exception as exc:
-            self.running = 0
+            self.running, self.busy_since = 0, None
             if len(items) == 1:
                 _settle_error(items[0], exc)
             else:
                 for item in items:
                     await self._execute([item])
             return
-        self.running = 0
+        self.running, self.busy_since = 0, None
         start = 0
         for item in items:
             stop = start + len(item.frame)

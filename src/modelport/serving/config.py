@@ -25,6 +25,10 @@ class ServerConfig:
     retry_after_s: int = 1
     #: bodies above this many bytes are decoded and validated off the event loop.
     offload_bytes: int = 64 * 1024
+    #: a model call running longer than this makes the process not live (its worker gets replaced).
+    stall_timeout_s: float = 120.0
+    #: on SIGTERM, how long requests in flight may take to finish before the process exits anyway.
+    drain_timeout_s: float = 30.0
 
     def __post_init__(self) -> None:
         if self.max_batch_size < 1:
@@ -35,3 +39,7 @@ class ServerConfig:
             raise ValueError("max_queue must be at least 1")
         if self.request_timeout_s <= 0:
             raise ValueError("request_timeout_s must be positive")
+        if self.stall_timeout_s <= 0:
+            raise ValueError("stall_timeout_s must be positive")
+        if self.drain_timeout_s < 0:
+            raise ValueError("drain_timeout_s must not be negative")

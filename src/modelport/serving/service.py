@@ -72,6 +72,17 @@ class Service:
         models = self.models
         return bool(models) and all(served.ready for served in models)
 
+    def stalled(self) -> list[str]:
+        """Why this process is not live: model calls running past ``stall_timeout_s``; empty if live."""
+        limit = self.config.stall_timeout_s
+        return [f"model {served.key} has been computing one batch for {busy:.0f} s (limit {limit:g} s)"
+                for served in self.models if (busy := served.batcher.busy_for()) > limit]
+
+    @property
+    def devices(self) -> list[str]:
+        """The accelerators models of this process run on (for resource metrics)."""
+        return sorted({served.model.device for served in self.models if served.model.device != "cpu"})
+
     def add(self, model: LoadedModel, *, name: str | None = None, version: str | None = None
             ) -> ServedModel:
         """Serve ``model`` as ``name`` (default: its manifest name), ``version`` (default: digest prefix)."""

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -17,6 +18,9 @@ from modelport.serving.http import kserve, mlflow, oip, openapi
 from modelport.serving.http.endpoint import Call, Instrument, json_response
 from modelport.serving.metrics import CONTENT_TYPE, ServingMetrics
 from modelport.serving.service import Service
+
+#: how often each process refreshes its CPU, memory and accelerator gauges.
+RESOURCE_INTERVAL_S = 1.0
 
 
 def build_service(models: list[LoadedModel] | list[tuple[str, str, LoadedModel]],
@@ -34,12 +38,19 @@ def build_service(models: list[LoadedModel] | list[tuple[str, str, LoadedModel]]
     return service, metrics
 
 
-def create_app(service: Service, metrics: ServingMetrics) -> Starlette:
-    """The application over ``service``; its lifespan golden-checks and warms up every model."""
+def create_app(service: Service, metrics: ServingMetrics,
+               on_started: Callable[[], None] | None = None) -> Starlette:
+    """The application over ``service``; its lifespan golden-checks and warms up every model.
+
+    ``on_started`` runs once that is done, just before the process starts taking requests.
+    """
     instrument = Instrument(service, metrics)
     spec: dict[str, bytes] = {}
 
     async def healthz(request: Request, call: Call) -> Response:
+        stalled = service.stalled()
+        if stalled:
+            return json_response({"live": False, "reasons": stalled}, 503)
         return json_response({"live": True})
 
     async def readyz(request: Request, call: Call) -> Response:
@@ -48,19 +59,31 @@ def create_app(service: Service, metrics: ServingMetrics) -> Starlette:
         return json_response(body, 200 if service.ready else 503)
 
     async def metrics_route(request: Request, call: Call) -> Response:
-        return Response(metrics.render(), media_type=CONTENT_TYPE)
+        return Response(metrics.render(service.devices), media_type=CONTENT_TYPE)
 
     async def openapi_route(request: Request, call: Call) -> Response:
         if "json" not in spec:
             spec["json"] = jsonio.encode(openapi.document(service))
         return Response(spec["json"], media_type="application/json")
 
+    async def sample_resources() -> None:
+        """Keep this process's resource gauges fresh for scrapes answered by another worker."""
+        while True:
+            metrics.resources.sample(service.devices)
+            await asyncio.sleep(RESOURCE_INTERVAL_S)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        sampler = asyncio.get_running_loop().create_task(sample_resources(), name="resource-sampler")
         await service.start()
+        if on_started is not None:
+            on_started()
         try:
             yield
         finally:
+            sampler.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sampler
             await service.stop()
 
     plain = instrument.plain

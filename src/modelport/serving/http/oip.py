@@ -59,7 +59,8 @@ def routes(service: Service, instrument: Instrument) -> list[Route]:
         return json_response({"name": "modelport", "version": SERVER_VERSION, "extensions": EXTENSIONS})
 
     async def live(request: Request, call: Call) -> Response:
-        return json_response({"live": True})
+        live = not service.stalled()
+        return json_response({"live": live}, 200 if live else 503)
 
     async def ready(request: Request, call: Call) -> Response:
         return json_response({"ready": service.ready}, 200 if service.ready else 503)
