@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import pandas as pd
 
@@ -27,6 +27,19 @@ class PredictFrame(Protocol):
     """The shared prediction path, ``LoadedModel.predict_frame``."""
 
     def __call__(self, frame: pd.DataFrame, *, proba: bool) -> Prediction: ...
+
+
+#: validated rows of one request (``LoadedModel.validate_rows``: a frame or a float matrix).
+Rows = Any
+
+#: one frame of the requests' rows, in order (``LoadedModel.join``).
+Join = Callable[[list[Rows]], pd.DataFrame]
+
+
+def concat(parts: list[Rows]) -> pd.DataFrame:
+    """Join for callers that enqueue frames only."""
+    frame: pd.DataFrame = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+    return frame
 
 
 @dataclass(frozen=True)
@@ -41,7 +54,7 @@ class BatchRecord:
 
 @dataclass
 class _Item:
-    frame: pd.DataFrame
+    frame: Rows
     proba: bool
     future: asyncio.Future[Prediction]
     enqueued_at: float
@@ -56,9 +69,8 @@ def slice_prediction(prediction: Prediction, start: int, stop: int) -> Predictio
                       prediction.labels)
 
 
-def _run_batch(predict: PredictFrame, frames: list[pd.DataFrame], proba: bool) -> Prediction:
-    frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
-    return predict(frame, proba=proba)
+def _run_batch(predict: PredictFrame, join: Join, parts: list[Rows], proba: bool) -> Prediction:
+    return predict(join(parts), proba=proba)
 
 
 class MicroBatcher:
@@ -66,8 +78,9 @@ class MicroBatcher:
 
     def __init__(self, predict: PredictFrame, *, name: str, max_batch_size: int, max_delay_s: float,
                  max_queue: int, retry_after: float = 1.0,
-                 on_batch: Callable[[BatchRecord], None] | None = None) -> None:
+                 on_batch: Callable[[BatchRecord], None] | None = None, join: Join = concat) -> None:
         self._predict = predict
+        self._join = join
         self.name = name
         self.max_batch_size = max_batch_size
         self.max_delay_s = max_delay_s
@@ -118,7 +131,7 @@ class MicroBatcher:
             self._arriving -= 1
             self._wakeup.set()
 
-    def enqueue(self, frame: pd.DataFrame, *, proba: bool, observed: bool = True
+    def enqueue(self, frame: Rows, *, proba: bool, observed: bool = True
                 ) -> asyncio.Future[Prediction]:
         """Queue a validated frame; the future resolves to its own rows' prediction.
 
@@ -178,7 +191,8 @@ class MicroBatcher:
         loop = asyncio.get_running_loop()
         frames = [item.frame for item in items]
         proba = any(item.proba for item in items)
-        return await loop.run_in_executor(self._executor, _run_batch, self._predict, frames, proba)
+        return await loop.run_in_executor(self._executor, _run_batch, self._predict, self._join, frames,
+                                          proba)
 
     def busy_for(self) -> float:
         """Seconds the running model call has taken so far; 0 while idle."""

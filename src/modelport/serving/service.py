@@ -101,7 +101,7 @@ class Service:
         batcher = MicroBatcher(model.predict_frame, name=f"{name}:{version}",
                                max_batch_size=config.max_batch_size,
                                max_delay_s=config.max_batch_delay_ms / 1000, max_queue=config.max_queue,
-                               retry_after=config.retry_after_s, on_batch=on_batch)
+                               retry_after=config.retry_after_s, on_batch=on_batch, join=model.join)
         served = ServedModel(name, version, model, batcher)
         versions[version] = served
         return served
@@ -152,9 +152,9 @@ class Service:
         batcher = served.batcher
         with batcher.arriving():
             if offload:
-                frame, warnings = await asyncio.to_thread(served.model.validate, raw)
+                frame, warnings = await asyncio.to_thread(served.model.validate_rows, raw)
             else:
-                frame, warnings = served.model.validate(raw)
+                frame, warnings = served.model.validate_rows(raw)
             future = batcher.enqueue(frame, proba=proba, observed=observed)
         timeout = self.config.request_timeout_s
         try:
