@@ -7,7 +7,6 @@ readings allowed, because JSON cannot say otherwise). Values outside the trainin
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -198,15 +197,33 @@ class _Bounds:
     whole: np.ndarray
     low: np.ndarray
     high: np.ndarray
+    any_required: bool
+    any_whole: bool
 
 
-@functools.lru_cache(maxsize=256)
+#: bounds by id(signature) (hashing a whole signature per request costs more than the lookup saves).
+_BOUNDS: dict[int, tuple[Signature, _Bounds]] = {}
+
+
 def _bounds(signature: Signature) -> _Bounds:
+    cached = _BOUNDS.get(id(signature))
+    if cached is not None and cached[0] is signature:
+        return cached[1]
+    if len(_BOUNDS) > 256:
+        _BOUNDS.clear()
+    bounds = _compute_bounds(signature)
+    _BOUNDS[id(signature)] = (signature, bounds)
+    return bounds
+
+
+def _compute_bounds(signature: Signature) -> _Bounds:
     specs = signature.inputs
-    return _Bounds(np.array([not s.nullable for s in specs], dtype=bool),
-                   np.array([s.kind is ColumnKind.INT for s in specs], dtype=bool),
+    required = np.array([not s.nullable for s in specs], dtype=bool)
+    whole = np.array([s.kind is ColumnKind.INT for s in specs], dtype=bool)
+    return _Bounds(required, whole,
                    np.array([np.nan if s.minimum is None else s.minimum for s in specs], dtype=float),
-                   np.array([np.nan if s.maximum is None else s.maximum for s in specs], dtype=float))
+                   np.array([np.nan if s.maximum is None else s.maximum for s in specs], dtype=float),
+                   bool(required.any()), bool(whole.any()))
 
 
 def validate_matrix(values: np.ndarray, signature: Signature) -> Validation | None:
@@ -217,15 +234,14 @@ def validate_matrix(values: np.ndarray, signature: Signature) -> Validation | No
     """
     specs = signature.inputs
     bounds = _bounds(signature)
-    nulls = np.isnan(values)
-    with np.errstate(invalid="ignore"):
-        if (nulls & bounds.required).any():
+    # comparisons with NaN are False without a warning, so no np.errstate (it costs more than the checks)
+    if bounds.any_required and (np.isnan(values) & bounds.required).any():
+        return None
+    if bounds.any_whole:
+        ints = values[:, bounds.whole]
+        if (~np.isnan(ints) & (~np.isfinite(ints) | (np.floor(ints) != ints))).any():
             return None
-        if bounds.whole.any():
-            ints = values[:, bounds.whole]
-            if (~np.isnan(ints) & (~np.isfinite(ints) | (np.floor(ints) != ints))).any():
-                return None
-        outside = (values < bounds.low) | (values > bounds.high)
+    outside = (values < bounds.low) | (values > bounds.high)
     result = Validation(bad_rows=np.zeros(len(values), dtype=bool))
     for j in np.flatnonzero(outside.any(axis=0)):
         spec = specs[j]

@@ -157,10 +157,12 @@ class Service:
                 frame, warnings = served.model.validate_rows(raw)
             future = batcher.enqueue(frame, proba=proba, observed=observed)
         timeout = self.config.request_timeout_s
+        # one timer per request, cheaper than asyncio.wait_for's wrapper task and future
+        expiry = asyncio.get_running_loop().call_later(timeout, _expire, future, timeout)
         try:
-            result = await asyncio.wait_for(future, timeout)
-        except TimeoutError:
-            raise DeadlineExceededError(timeout) from None
+            result = await future
+        finally:
+            expiry.cancel()
         if not warnings:
             return result
         return Prediction(result.values, result.probabilities, result.labels, warnings)
@@ -176,6 +178,12 @@ class Service:
             return
         served.state, served.reason = State.READY, "ready"
         log.info("model %s is ready", served.key)
+
+
+def _expire(future: asyncio.Future[Prediction], timeout: float) -> None:
+    """Fail a request still waiting for its prediction; the batcher skips settled requests."""
+    if not future.done():
+        future.set_exception(DeadlineExceededError(timeout))
 
 
 def _golden_check(model: LoadedModel) -> pd.DataFrame:

@@ -10,12 +10,13 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import Lifespan, Receive, Scope, Send
 
 from modelport.inference.model import LoadedModel
 from modelport.serving.codecs import jsonio
 from modelport.serving.config import ServerConfig
 from modelport.serving.http import kserve, mlflow, oip, openapi
-from modelport.serving.http.endpoint import Call, Instrument, json_response
+from modelport.serving.http.endpoint import Call, Instrument, InstrumentedEndpoint, json_response
 from modelport.serving.metrics import CONTENT_TYPE, ServingMetrics
 from modelport.serving.service import Service
 
@@ -36,6 +37,32 @@ def build_service(models: list[LoadedModel] | list[tuple[str, str, LoadedModel]]
         else:
             service.add(entry)
     return service, metrics
+
+
+class ServingApp(Starlette):
+    """Starlette, with prediction routes dispatched straight to their endpoint.
+
+    A POST to a prediction route skips Starlette's middleware stack and linear route scan (about a
+    quarter of the event loop's time per request under load, measured with py-spy); the endpoints
+    map every error to an answer themselves. Everything else takes the ordinary way.
+    """
+
+    def __init__(self, routes: list[Route], lifespan: Lifespan[Starlette], fast: list[Route]) -> None:
+        super().__init__(routes=routes, lifespan=lifespan)
+        self._fast = [(route.path_regex, route.endpoint) for route in fast]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST":
+            path = scope["path"]
+            for regex, endpoint in self._fast:
+                match = regex.match(path)
+                if match is not None:
+                    scope["app"] = self
+                    scope["path_params"] = match.groupdict()
+                    response = await endpoint(Request(scope, receive, send))
+                    await response(scope, receive, send)
+                    return
+        await super().__call__(scope, receive, send)
 
 
 def create_app(service: Service, metrics: ServingMetrics,
@@ -96,4 +123,7 @@ def create_app(service: Service, metrics: ServingMetrics,
         Route("/metrics", plain(metrics_route), methods=["GET"]),
         Route("/openapi.json", plain(openapi_route), methods=["GET"]),
     ]
-    return Starlette(routes=route_list, lifespan=lifespan)
+    fast = [route for route in route_list
+            if route.methods == {"POST"}
+            and isinstance(getattr(route.endpoint, "__self__", None), InstrumentedEndpoint)]
+    return ServingApp(route_list, lifespan, fast)

@@ -48,6 +48,29 @@ async def read_body(request: Request, config: ServerConfig) -> bytes:
     return b"".join(chunks)
 
 
+class InstrumentedEndpoint:
+    """A prediction endpoint: never raises (errors become answers); counts, times, tracks in-flight."""
+
+    def __init__(self, protocol: str, handler: Handler, metrics: ServingMetrics) -> None:
+        self.protocol = protocol
+        self.handler = handler
+        self.metrics = metrics
+
+    async def __call__(self, request: Request) -> Response:
+        metrics = self.metrics
+        call = Call()
+        started = time.perf_counter()
+        metrics.in_flight.inc()
+        try:
+            response = await self.handler(request, call)
+        except Exception as exc:
+            response = error_response(exc)
+        finally:
+            metrics.in_flight.dec()
+        metrics.request(self.protocol, call.served, response.status_code, time.perf_counter() - started)
+        return response
+
+
 class Instrument:
     """Wraps prediction handlers: maps errors to answers and records count, latency, in-flight."""
 
@@ -56,22 +79,8 @@ class Instrument:
         self.metrics = metrics
 
     def __call__(self, protocol: str, handler: Handler) -> Endpoint:
-        metrics = self.metrics
-
-        async def endpoint(request: Request) -> Response:
-            call = Call()
-            started = time.perf_counter()
-            metrics.in_flight.inc()
-            try:
-                response = await handler(request, call)
-            except Exception as exc:
-                response = error_response(exc)
-            finally:
-                metrics.in_flight.dec()
-            metrics.request(protocol, call.served, response.status_code, time.perf_counter() - started)
-            return response
-
-        return endpoint
+        # a bound method, so Starlette wraps it as a request handler (an instance would be taken for ASGI)
+        return InstrumentedEndpoint(protocol, handler, self.metrics).__call__
 
     def plain(self, handler: Handler) -> Endpoint:
         """Error mapping only, for metadata and health routes."""
