@@ -125,7 +125,7 @@ def uvicorn_config(app: ASGIApp, config: ServerConfig, log_level: str) -> uvicor
     return uvicorn.Config(app, host=config.host, port=config.port, loop="uvloop", http="httptools",
                           lifespan="on", access_log=False, log_level=log_level,
                           timeout_graceful_shutdown=int(config.drain_timeout_s) or None,
-                          backlog=2048)
+                          backlog=2048, proxy_headers=False)  # client addresses are never used
 
 
 def probe(path: str, timeout: float) -> bool:
