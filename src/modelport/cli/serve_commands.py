@@ -21,7 +21,7 @@ from modelport.cli.registry_commands import open_registry
 from modelport.errors import ConfigError
 from modelport.inference.load import load, verify
 from modelport.serving.config import ServerConfig
-from modelport.serving.workers import ModelSource, Supervisor, SupervisorConfig, WorkerSpec, uvicorn_config
+from modelport.serving.workers import ModelSource, Supervisor, SupervisorConfig, WorkerSpec, serve_service
 from modelport.settings import ServeModel, read_serve_file
 
 log = logging.getLogger("modelport.serving")
@@ -62,15 +62,13 @@ def run_server(spec: WorkerSpec, workers: int) -> None:
     if workers > 1:
         Supervisor(spec, SupervisorConfig(workers=workers)).run()
         return
-    import uvicorn
-
     from modelport.serving.http.app import build_service, create_app
 
     loaded = [(source.name, source.version,
                load(source.path, allow_env_mismatch=spec.allow_env_mismatch, golden_check=False,
                     device=spec.device)) for source in spec.models]
     service, metrics = build_service(loaded, spec.config)
-    uvicorn.Server(uvicorn_config(create_app(service, metrics), spec.config, spec.log_level)).run()
+    serve_service(service, create_app(service, metrics), spec.config, spec.log_level).run()
 
 
 def merge_settings(file_options: dict[str, object], cli: dict[str, Any]) -> dict[str, Any]:

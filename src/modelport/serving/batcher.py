@@ -5,12 +5,19 @@ the next call takes them all (up to ``max_batch_size`` rows); it waits up to ``m
 more only while other requests are known to be on their way (admitted, still being validated).
 The model runs on one thread of its own so the event loop stays free; a failed batch is retried
 request by request so one request's failure never becomes another's.
+
+One exception: a cheap model (its calls average under ``inline_below_s``, measured) that is idle,
+with nothing queued, answers a lone request right on the event loop when the server says it is
+quiet (``quiet``: no other HTTP request waiting, from uvicorn's own task set). The hop to the model
+thread and two loop iterations cost more than such a call; under load requests are batched as
+usual, since answering them one by one inline would give up batching.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -78,9 +85,15 @@ class MicroBatcher:
 
     def __init__(self, predict: PredictFrame, *, name: str, max_batch_size: int, max_delay_s: float,
                  max_queue: int, retry_after: float = 1.0,
-                 on_batch: Callable[[BatchRecord], None] | None = None, join: Join = concat) -> None:
+                 on_batch: Callable[[BatchRecord], None] | None = None, join: Join = concat,
+                 inline_below_s: float = 0.0) -> None:
         self._predict = predict
         self._join = join
+        self.inline_below_s = inline_below_s
+        #: running mean of a model call's seconds (None until the first call, the warm-up).
+        self.call_seconds: float | None = None
+        #: True when no other request is waiting in the server; None: never answer inline.
+        self.quiet: Callable[[], bool] | None = None
         self.name = name
         self.max_batch_size = max_batch_size
         self.max_delay_s = max_delay_s
@@ -143,9 +156,39 @@ class MicroBatcher:
             raise OverloadedError(self.name, len(self._queue), self.retry_after)
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Prediction] = loop.create_future()
+        if self._inline_ok(len(frame)):
+            self._run_inline(_Item(frame, proba, future, loop.time(), observed))
+            return future
         self._queue.append(_Item(frame, proba, future, loop.time(), observed))
         self._wakeup.set()
         return future
+
+    def _inline_ok(self, rows: int) -> bool:
+        cost, quiet = self.call_seconds, self.quiet
+        return (cost is not None and cost < self.inline_below_s and not self._queue and self.running == 0
+                and self._arriving <= 1 and rows <= self.max_batch_size and quiet is not None and quiet())
+
+    def _run_inline(self, item: _Item) -> None:
+        self.running, self.busy_since = 1, item.enqueued_at
+        try:
+            prediction = self._timed(self._predict, self._join, [item.frame], item.proba)
+        except Exception as exc:
+            item.future.set_exception(exc)
+            return
+        finally:
+            self.running, self.busy_since = 0, None
+        item.future.set_result(prediction)
+        if self._on_batch is not None and item.observed:
+            self._on_batch(BatchRecord(len(item.frame), 1, (0.0,), prediction))
+
+    def _timed(self, predict: PredictFrame, join: Join, parts: list[Rows], proba: bool) -> Prediction:
+        """One model call, folded into the running mean of a call's cost (runs on either thread)."""
+        started = time.perf_counter()
+        prediction = _run_batch(predict, join, parts, proba)
+        seconds = time.perf_counter() - started
+        previous = self.call_seconds
+        self.call_seconds = seconds if previous is None else 0.8 * previous + 0.2 * seconds
+        return prediction
 
     def _take(self, batch: list[_Item], rows: int) -> int:
         """Move queued, still-wanted items into ``batch`` while they fit; return the row count."""
@@ -191,7 +234,7 @@ class MicroBatcher:
         loop = asyncio.get_running_loop()
         frames = [item.frame for item in items]
         proba = any(item.proba for item in items)
-        return await loop.run_in_executor(self._executor, _run_batch, self._predict, self._join, frames,
+        return await loop.run_in_executor(self._executor, self._timed, self._predict, self._join, frames,
                                           proba)
 
     def busy_for(self) -> float:

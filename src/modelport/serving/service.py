@@ -72,6 +72,12 @@ class Service:
         models = self.models
         return bool(models) and all(served.ready for served in models)
 
+    def set_quiet(self, quiet: Callable[[], bool]) -> None:
+        """Tell the batchers how to see that no other request waits (cheap models may then answer
+        a lone request on the event loop); the HTTP server that runs this service provides it."""
+        for served in self.models:
+            served.batcher.quiet = quiet
+
     def stalled(self) -> list[str]:
         """Why this process is not live: model calls running past ``stall_timeout_s``; empty if live."""
         limit = self.config.stall_timeout_s
@@ -101,7 +107,8 @@ class Service:
         batcher = MicroBatcher(model.predict_frame, name=f"{name}:{version}",
                                max_batch_size=config.max_batch_size,
                                max_delay_s=config.max_batch_delay_ms / 1000, max_queue=config.max_queue,
-                               retry_after=config.retry_after_s, on_batch=on_batch, join=model.join)
+                               retry_after=config.retry_after_s, on_batch=on_batch, join=model.join,
+                               inline_below_s=config.inline_below_ms / 1000)
         served = ServedModel(name, version, model, batcher)
         versions[version] = served
         return served

@@ -37,6 +37,7 @@ from starlette.types import ASGIApp
 
 from modelport.errors import ServingError
 from modelport.serving.config import ServerConfig
+from modelport.serving.service import Service
 
 log = logging.getLogger("modelport.serving")
 
@@ -102,7 +103,7 @@ def run_worker(spec: WorkerSpec, listener: socket.socket, health_path: str, reas
     probe.bind(health_path)
     probe.listen(16)
     app = create_app(service, metrics, on_started=metrics.worker_starts.labels(reason).inc)
-    server = uvicorn.Server(uvicorn_config(app, spec.config, spec.log_level))
+    server = serve_service(service, app, spec.config, spec.log_level)
     _exit_with_parent(server)
     server.run(sockets=[listener, probe])
 
@@ -118,6 +119,14 @@ def _exit_with_parent(server: uvicorn.Server) -> None:
         server.should_exit = True
 
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def serve_service(service: Service, app: ASGIApp, config: ServerConfig, log_level: str) -> uvicorn.Server:
+    """The uvicorn server for ``app``; ``service`` learns from it when no other request waits."""
+    server = uvicorn.Server(uvicorn_config(app, config, log_level))
+    tasks = server.server_state.tasks  # one task per request being answered or about to be
+    service.set_quiet(lambda: len(tasks) <= 1)
+    return server
 
 
 def uvicorn_config(app: ASGIApp, config: ServerConfig, log_level: str) -> uvicorn.Config:
