@@ -20,7 +20,9 @@ Where we follow the peers (Evidently, NannyML) and where we differ:
   (``scipy.stats.chisquare``); that ignores the reference's own sampling error, so on a two-level
   column with a window as large as the reference it alarms about 17 % of the time at alpha 0.05
   instead of 5 %. A category the reference never saw is a column with a reference count of zero,
-  which the homogeneity test handles without smoothing.
+  which the homogeneity test handles without smoothing. Levels with an expected count below 5 are
+  pooled into one first (neither peer does): otherwise a single row of a level the reference never
+  saw, in a window of 80, gives p = 6e-5 where the exact probability is 0.04.
 * ``jensen_shannon``: ``scipy.spatial.distance.jensenshannon`` in base 2 (bounded by 1), as NannyML;
   Evidently uses base e (bounded by 0.83), so its 0.1 is 0.12 here. Threshold 0.1 as both. Unseen
   categories carry their window share against a reference share of zero.
@@ -61,6 +63,8 @@ STD_FLOOR = 0.001
 #: PSI floors every bin's share at this before renormalising, so an empty bin costs a finite amount
 PSI_FLOOR = 1e-4
 PSI_BINS = 10
+#: chi-square pools the levels whose expected count falls below this (Cochran's rule of thumb)
+CHI_SQUARE_MIN_EXPECTED = 5.0
 
 
 @dataclass(frozen=True)
@@ -192,10 +196,29 @@ def psi_numeric(reference: NumericReference, current: Floats, threshold: float =
                       threshold, value >= threshold)
 
 
-def chi_square(reference: Counts, current: Counts, alpha: float = 0.05) -> TestResult:
-    """Chi-square test of homogeneity of two count vectors (``chi2_contingency``, no Yates correction)."""
-    table = np.vstack([reference, current])
+def pool_rare(table: Counts, minimum: float = CHI_SQUARE_MIN_EXPECTED) -> Counts:
+    """The 2-by-k table with empty levels dropped and rare ones pooled until every expected count is at
+    least ``minimum`` (Cochran's rule), so the chi-square approximation holds.
+
+    The rare levels are pooled into one; a lone rare level joins the smallest other level.
+    """
     table = table[:, table.sum(axis=0) > 0]
+    while table.shape[1] > 1:
+        totals = table.sum(axis=0)
+        expected = np.outer(table.sum(axis=1), totals) / table.sum()
+        rare = (expected < minimum).any(axis=0)
+        if not rare.any():
+            break
+        if rare.sum() == 1:
+            rare[np.argmin(np.where(rare, np.inf, totals))] = True
+        table = np.hstack([table[:, ~rare], table[:, rare].sum(axis=1, keepdims=True)])
+    return table
+
+
+def chi_square(reference: Counts, current: Counts, alpha: float = 0.05) -> TestResult:
+    """Chi-square test of homogeneity of two count vectors (``chi2_contingency``, no Yates correction)
+    on the table :func:`pool_rare` makes."""
+    table = pool_rare(np.vstack([reference, current]))
     if table.shape[1] < 2:
         statistic, p = 0.0, 1.0
     else:

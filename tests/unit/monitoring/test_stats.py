@@ -96,12 +96,34 @@ def counts(request: pytest.FixtureRequest) -> tuple[np.ndarray, np.ndarray]:
 def test_chi_square_equals_scipy_contingency(counts: tuple[np.ndarray, np.ndarray]) -> None:
     ref, cur = counts
     result = stats.chi_square(ref, cur, alpha=0.05)
-    table = np.vstack([ref, cur])
-    expected = sps.chi2_contingency(table[:, table.sum(axis=0) > 0], correction=False)
+    expected = sps.chi2_contingency(stats.pool_rare(np.vstack([ref, cur])), correction=False)
     assert result.statistic == pytest.approx(expected.statistic, abs=TOL)
     assert result.p_value == pytest.approx(expected.pvalue, abs=TOL)
     shares = distance.jensenshannon(ref / ref.sum(), cur / cur.sum(), base=2)
     assert result.effect_size == pytest.approx(shares, abs=TOL)
+
+
+def test_rare_levels_are_pooled_until_every_expected_count_reaches_five() -> None:
+    plenty = np.array([[50, 30, 20], [48, 33, 19]])
+    assert stats.pool_rare(plenty).tolist() == plenty.tolist()
+    three_rare = np.array([[500, 400, 30, 20, 0], [50, 40, 3, 2, 1]])
+    assert stats.pool_rare(three_rare).tolist() == [[500, 400, 50], [50, 40, 6]]
+    pooled_still_rare = np.array([[500, 400, 3, 2, 0], [50, 40, 1, 0, 1]])
+    assert stats.pool_rare(pooled_still_rare).tolist() == [[500, 405], [50, 42]]
+    lone_rare = np.array([[60, 40, 5], [70, 30, 0]])
+    assert stats.pool_rare(lone_rare).tolist() == [[60, 45], [70, 30]]
+    hopeless = np.array([[900, 100], [2, 0]])
+    assert stats.pool_rare(hopeless).tolist() == [[1000], [2]]
+
+
+def test_one_unseen_row_in_a_small_window_is_no_evidence() -> None:
+    # exactly: the one row of a new level lands among the window's 80 of 2,081 with probability 0.038
+    result = stats.chi_square(np.array([1459, 437, 60, 23, 21, 0]), np.array([62, 14, 2, 1, 0, 1]))
+    assert result.p_value is not None
+    assert result.p_value > 0.05
+    unpooled = sps.chi2_contingency(np.array([[1459, 437, 60, 23, 21, 0], [62, 14, 2, 1, 0, 1]]),
+                                    correction=False)
+    assert unpooled.pvalue < 1e-3
 
 
 def test_chi_square_of_one_shared_level_is_no_evidence() -> None:
