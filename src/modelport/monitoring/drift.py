@@ -1,16 +1,20 @@
 """Data drift per feature: fit on a reference frame, calculate on a window, one test per feature.
 
-How the test is chosen (Evidently picks by the reference's size alone, NannyML asks the user):
-by column kind and by the *effective* sample size ``m·n/(m+n)`` of the reference (m) and the window
-(n) non-missing rows. Up to :attr:`DriftConfig.small_sample_limit` (1,000) a p-value test decides
-(KS for numerical, chi-square for categorical), because distances of small samples are noisy and
-biased upward; above it a distance with a fixed threshold decides (Wasserstein in reference standard
-deviations, Jensen-Shannon), because with enough rows every p-value test finds a difference too
-small to matter: the complaint that drift tools cry wolf on big data. The handover is smooth for
-numerical columns: at 1,000 effective rows KS at alpha 0.05 notices a normal location shift of
-about 0.1 standard deviation, which is where the Wasserstein threshold sits. For categorical columns
-the peers' Jensen-Shannon threshold of 0.1 is more lenient than chi-square at 1,000 rows; set
-``thresholds={"jensen_shannon": ...}`` to tighten it. PSI is available for both kinds by naming it.
+How the test is chosen: by column kind and by the *effective* sample size ``m·n/(m+n)`` of the
+reference's (m) and the window's (n) non-missing rows. Up to :attr:`DriftConfig.small_sample_limit`
+(1,000) a p-value test decides (KS for numerical, chi-square for categorical), because distances of
+small samples are noisy and biased upward; above it a distance with a fixed threshold decides
+(Wasserstein in reference standard deviations, Jensen-Shannon), because with enough rows every
+p-value test finds a difference too small to matter: the complaint that drift tools cry wolf on big
+data. The handover is smooth for numerical columns: at 1,000 effective rows KS at alpha 0.05 notices
+a normal location shift of about 0.1 standard deviation, which is where the Wasserstein threshold
+sits. For categorical columns the peers' Jensen-Shannon threshold of 0.1 is more lenient than
+chi-square at 1,000 rows; set ``thresholds={"jensen_shannon": ...}`` to tighten it. PSI is available
+for both kinds by naming it. Evidently chooses by the reference's size alone (at most 1,000 rows:
+KS, chi-square or a z-test; more: Wasserstein and Jensen-Shannon), so a 10,000-row reference always
+gets distances, even for a window of 50 rows. NannyML runs Jensen-Shannon on every column unless
+told otherwise, alerting above 0.1, and sets the thresholds of KS and Wasserstein at 3 standard
+deviations around their values on reference chunks.
 
 Integer and float columns with at most 5 distinct reference values are treated as categorical
 (Evidently does the same); booleans and categories are categorical; free strings and datetimes are
