@@ -112,6 +112,7 @@ class DriftResult:
     correction: str
     share_threshold: float
     skipped: Mapping[str, str] = field(default_factory=dict)
+    aa_check: AACheck | None = None
 
     @property
     def drifted(self) -> tuple[str, ...]:
@@ -141,6 +142,7 @@ class DriftResult:
                 "drift_share": self.drift_share, "share_threshold": self.share_threshold,
                 "dataset_drift": self.dataset_drift, "drifted": list(self.drifted),
                 "untrusted": list(self.untrusted), "skipped": dict(self.skipped),
+                "aa_check": None if self.aa_check is None else self.aa_check.to_dict(),
                 "features": [f.to_dict() for f in self.features]}
 
 
@@ -266,7 +268,7 @@ class DataDriftCalculator:
         flagged = set(self.aa_check_.flagged)
         results = [replace(r, trusted=r.feature not in flagged) for r in self._correct(results)]
         return DriftResult(tuple(results), len(window), self.config.correction,
-                           self.config.drift_share, skipped)
+                           self.config.drift_share, skipped, self.aa_check_)
 
     def _kinds(self, reference: pd.DataFrame,
                kinds: Signature | Mapping[str, KindLike] | None) -> dict[str, KindLike]:
