@@ -38,7 +38,7 @@ def sample_mask(ids: Sequence[str], rate: float) -> np.ndarray:
     return np.fromiter((sampled_in(i, rate) for i in ids), dtype=bool, count=len(ids))
 
 
-def hash_values(values: np.ndarray | pd.Series, salt: str) -> np.ndarray:
+def hash_values(values: Sequence[Any] | np.ndarray | pd.Series, salt: str) -> np.ndarray:
     """Salted sha256 hex digests of ``values`` (their text); missing values stay missing."""
     prefix = salt.encode()
     out = np.empty(len(values), dtype=object)
@@ -68,6 +68,6 @@ class Privacy:
     def keeps(self, column: str) -> bool:
         return column not in self.exclude
 
-    def apply(self, column: str, values: np.ndarray) -> np.ndarray:
+    def apply(self, column: str, values: list[Any] | np.ndarray) -> list[Any] | np.ndarray:
         """The values stored for an input column: as they are, or hashed."""
         return hash_values(values, self.salt) if column in self.hashed else values

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import time as _time
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -34,8 +33,9 @@ PREDICTION = "prediction"
 #: prefix of the class-probability columns: ``proba.<label>``
 PROBA_PREFIX = "proba."
 
-#: what a batch's inputs may be: a frame, a 2-D matrix with ``columns``, or columns of equal length
-Inputs = pd.DataFrame | np.ndarray | Mapping[str, Sequence[Any] | np.ndarray]
+#: what a batch's inputs may be: a frame, a 2-D matrix with ``columns``, columns of equal length
+#: (or of one value each: one row), or a list of records
+Inputs = pd.DataFrame | np.ndarray | Mapping[str, Any] | Sequence[Mapping[str, Any]]
 
 
 class Role(StrEnum):
@@ -48,15 +48,29 @@ class Role(StrEnum):
     BATCH = "batch"
 
 
-def new_ids(n: int) -> list[str]:
-    """``n`` fresh uuid4 ids as 32 lowercase hex digits (one random read for all of them)."""
-    if n == 1:
-        return [uuid.uuid4().hex]
+def _draw(n: int) -> list[str]:
     raw = np.frombuffer(os.urandom(16 * n), dtype=np.uint8).reshape(n, 16).copy()
     raw[:, 6] = (raw[:, 6] & 0x0F) | 0x40  # version 4
     raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80  # RFC 4122 variant
     text = raw.tobytes().hex()
     return [text[i:i + 32] for i in range(0, 32 * n, 32)]
+
+
+#: ids drawn ahead for one-row requests (one random read per 256); emptied in a forked child,
+#: so two worker processes never hand out the same ids
+_pool: list[str] = []
+os.register_at_fork(after_in_child=_pool.clear)
+
+
+def new_ids(n: int) -> list[str]:
+    """``n`` fresh uuid4 ids as 32 lowercase hex digits."""
+    if n != 1:
+        return _draw(n)
+    while True:
+        try:
+            return [_pool.pop()]
+        except IndexError:  # list.pop is atomic: threads sharing the pool never get one id twice
+            _pool.extend(_draw(256))
 
 
 def now_us() -> int:
@@ -72,15 +86,22 @@ def to_us(moment: datetime) -> int:
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class PredictionBatch:
     """One request's predictions, columnar: request-level fields once, then n rows of inputs and outputs.
 
     ``inputs``: a DataFrame, a 2-D matrix whose column names are ``columns``, or a mapping of column
     name to n values; None when the request never got as far as decoding (then ``rows`` says how
     many records to log, default 1). ``predictions``: n values; ``probabilities``: an (n, k) matrix
-    whose columns are the class ``labels``. The log takes the arrays as they are, without copying:
-    do not change them after submitting.
+    whose columns are the class ``labels``. The log takes the batch and its arrays as they are,
+    without copying: do not change them after submitting (the class is not frozen only because a
+    frozen dataclass costs the request path two microseconds more to build).
+
+    The cheapest inputs to log are the decoded request body itself: the records of a KServe v1 or
+    MLflow body, the column arrays of an OIP v2 body, or the float matrix serving validates an
+    all-numeric request into; a DataFrame costs the writer a pandas call per request (see
+    ``bench/prediction_log_costs.py``). Records must be mappings; a body of bare rows is logged as the
+    matrix it validates into.
     """
 
     endpoint: str
@@ -105,25 +126,11 @@ class PredictionBatch:
         inputs = self.inputs
         if inputs is None:
             return len(self.predictions) if self.predictions is not None else self.rows
-        if isinstance(inputs, pd.DataFrame | np.ndarray):
-            return len(inputs)
-        for values in inputs.values():
-            return len(values)
-        return self.rows
-
-    def input_names(self) -> tuple[str, ...]:
-        """The raw column names of the inputs, in order."""
-        inputs = self.inputs
-        if inputs is None:
-            return ()
-        if isinstance(inputs, pd.DataFrame):
-            return tuple(str(c) for c in inputs.columns)
-        if isinstance(inputs, np.ndarray):
-            if self.columns is not None:
-                return tuple(self.columns)
-            width = inputs.shape[1] if inputs.ndim == 2 else 1
-            return tuple(str(i) for i in range(width))
-        return tuple(inputs)
+        if isinstance(inputs, Mapping):
+            for values in inputs.values():
+                return len(values) if isinstance(values, list | tuple | np.ndarray | pd.Series) else 1
+            return self.rows
+        return len(inputs)
 
 
 @dataclass(frozen=True)

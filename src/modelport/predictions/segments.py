@@ -28,6 +28,7 @@ from modelport.errors import RefError
 
 FEEDBACK = "feedback"
 SUFFIX = ".parquet"
+DAY_US = 86_400_000_000
 _sequence = itertools.count()
 
 

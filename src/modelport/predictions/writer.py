@@ -22,7 +22,6 @@ import threading
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +29,9 @@ import numpy as np
 import pyarrow as pa
 
 from modelport.errors import ConfigError
-from modelport.predictions.policy import Privacy, sample_mask
+from modelport.predictions.policy import Privacy, sample_mask, sampled_in
 from modelport.predictions.records import PredictionBatch, new_ids, now_us, to_us
-from modelport.predictions.segments import day_of, model_folder, write_segment
+from modelport.predictions.segments import DAY_US, day_of, model_folder, write_segment
 from modelport.predictions.tables import Entry, build_tables
 
 log = logging.getLogger(__name__)
@@ -108,10 +107,13 @@ class PredictionLog:
             keep: np.ndarray | None = None
             rows = n
             if self.sample_rate < 1.0:
-                keep = sample_mask(ids, self.sample_rate)
-                rows = int(keep.sum())
-                if rows == n:
-                    keep = None
+                if n == 1:
+                    rows = int(sampled_in(ids[0], self.sample_rate))
+                else:
+                    keep = sample_mask(ids, self.sample_rate)
+                    rows = int(keep.sum())
+                    if rows == n:
+                        keep = None
             when = now_us() if batch.time is None else to_us(batch.time)
             with self._lock:
                 self._counts["sampled_out"] += n - rows
@@ -180,11 +182,12 @@ class PredictionLog:
 
     def _write(self, entries: list[Entry]) -> list[Entry]:
         """Write one segment per model and day; return the entries whose write failed."""
-        partitions: dict[tuple[str, date], list[Entry]] = {}
+        partitions: dict[tuple[str, int], list[Entry]] = {}
         for entry in entries:
-            partitions.setdefault((entry.batch.model, day_of(entry.time_us)), []).append(entry)
+            partitions.setdefault((entry.batch.model, entry.time_us // DAY_US), []).append(entry)
         retry: list[Entry] = []
-        for (model, day), group in partitions.items():
+        for (model, _), group in partitions.items():
+            day = day_of(group[0].time_us)
             try:
                 folder = model_folder(self.root, model)
             except Exception:

@@ -25,7 +25,8 @@ def test_new_ids_are_distinct_uuid4_hex() -> None:
 def test_a_batch_counts_rows_of_every_input_form() -> None:
     matrix = np.zeros((3, 2))
     assert len(PredictionBatch("e", "m", "1", matrix, columns=("a", "b"))) == 3
-    assert PredictionBatch("e", "m", "1", matrix, columns=("a", "b")).input_names() == ("a", "b")
+    assert len(PredictionBatch("e", "m", "1", [{"a": 1}, {"a": 2, "b": 3}])) == 2
+    assert len(PredictionBatch("e", "m", "1", {"a": 1, "b": "x"})) == 1
     assert len(PredictionBatch("e", "m", "1", {"a": [1, 2]})) == 2
     assert len(PredictionBatch("e", "m", "1", pd.DataFrame({"a": [1]}))) == 1
     assert len(PredictionBatch("e", "m", "1", None, predictions=np.ones(4))) == 4

@@ -67,5 +67,32 @@ def test_sampling_masks_exclusion_and_hashing_apply() -> None:
 
 def test_a_malformed_batch_raises() -> None:
     bad = PredictionBatch("e", "m", "1", {"a": [1, 2]}, predictions=[1])
-    with pytest.raises(ValueError, match="1 predictions for 2 input rows"):
+    with pytest.raises(ValueError, match="predictions has 1 values for 2 rows"):
         build_tables([entry(bad)], Privacy())
+
+
+def test_records_and_columns_of_a_request_body_are_gathered_per_column() -> None:
+    records = PredictionBatch("e", "m", "1", [{"age": 30, "home": "rent"}, {"age": 41, "home": None}],
+                              predictions=["good", "bad"])
+    columns = PredictionBatch("e", "m", "1", {"age": np.array([52]), "home": np.array(["own"], dtype=object)},
+                              predictions=np.array(["good"], dtype=object))
+    scalars = PredictionBatch("e", "m", "1", {"age": 63, "home": "rent"}, predictions=["bad"])
+    tables = build_tables([entry(records), entry(columns, 2), entry(scalars, 3)], Privacy())
+    [(table, _)] = tables
+    assert table.column("input.age").to_pylist() == [30, 41, 52, 63]
+    assert table.column("input.home").to_pylist() == ["rent", None, "own", "rent"]
+    assert table.column("prediction").to_pylist() == ["good", "bad", "good", "bad"]
+
+
+def test_records_missing_a_field_store_it_as_missing() -> None:
+    ragged = PredictionBatch("e", "m", "1", [{"a": 1}, {"b": "x"}], predictions=[0, 1])
+    [(table, _)] = build_tables([entry(ragged)], Privacy())
+    assert table.column("input.a").to_pylist() == [1, None]
+    assert table.column("input.b").to_pylist() == [None, "x"]
+
+
+def test_a_value_that_is_a_list_stays_one_value() -> None:
+    nested = PredictionBatch("e", "m", "1", {"tags": [["a", "b"]]}, predictions=[1])
+    other = PredictionBatch("e", "m", "1", {"tags": np.array([None], dtype=object)}, predictions=[0])
+    [(table, _)] = build_tables([entry(nested), entry(other, 1)], Privacy())
+    assert table.column("input.tags").to_pylist() == [["a", "b"], None]
