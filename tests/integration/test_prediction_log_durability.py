@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 
 import modelport
 from modelport.predictions import read_predictions
+from modelport.predictions.segments import live_segments
 from tests.serving_processes import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
@@ -33,9 +34,10 @@ def _segments(root: Path) -> list[Path]:
 
 
 def _ids_on_disk(root: Path) -> list[int]:
-    """Every id in every segment, each segment read on its own (a broken one raises)."""
-    ids = [value for path in _segments(root) for value in pq.read_table(path).column("id").to_pylist()]
-    return sorted(int(value, 16) for value in ids)
+    """Every id in the segments readers see; every segment is read on its own (a broken one raises)."""
+    tables = {path: pq.read_table(path) for path in _segments(root)}
+    live = [path for folder in {p.parent for p in tables} for path in live_segments(folder)[0]]
+    return sorted(int(value, 16) for path in live for value in tables[path].column("id").to_pylist())
 
 
 def _running(child: subprocess.Popen[str], condition: bool) -> bool:
@@ -63,7 +65,7 @@ def test_sigkill_loses_at_most_the_last_interval_and_no_segment_is_broken(tmp_pa
     assert on_disk == list(range(len(on_disk)))  # a prefix: no gap, no duplicate; only the tail is lost
     assert len(on_disk) >= acknowledged
     leftovers = [p.name for p in root.rglob("*") if p.is_file() and p.suffix != ".parquet"]
-    assert all(name.startswith(".") and name.endswith(".tmp") for name in leftovers)
+    assert all(name.startswith(".") and name.endswith((".tmp", ".lock")) for name in leftovers)
     assert len(read_predictions(root, "child")) == len(on_disk)
 
 

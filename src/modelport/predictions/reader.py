@@ -10,11 +10,11 @@ name one id, the latest received label and the latest received outcome win.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pandas as pd
 import pyarrow as pa
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     import duckdb
 
 TimeLike = str | datetime | pd.Timestamp
+T = TypeVar("T")
 #: columns ``joined`` adds to the predictions
 FEEDBACK_COLUMNS = ("label", "outcome", "feedback_received")
 #: how many unknown ids a match shows by name
@@ -92,14 +93,18 @@ def read_predictions(root: str | Path, model: str, since: TimeLike | None = None
     """Every logged prediction of ``model`` in ``[since, until)``, in time order (rows of a request
     in their order), optionally of one version only."""
     first, last = _days(since, until)
-    files = segment_files(Path(root), model, first=first, last=last)
-    if not files:
-        return empty_predictions()
     where, params = _where(since, until, version, "")
-    sql = (f"SELECT * EXCLUDE (filename, file_row_number) FROM {_scan(files)} WHERE {where} "
-           "ORDER BY time, filename, file_row_number")
-    with connect() as connection:
-        return connection.execute(sql, params).df()
+
+    def query() -> pd.DataFrame:
+        files = segment_files(Path(root), model, first=first, last=last)
+        if not files:
+            return empty_predictions()
+        sql = (f"SELECT * EXCLUDE (filename, file_row_number) FROM {_scan(files)} WHERE {where} "
+               "ORDER BY time, filename, file_row_number")
+        with connect() as connection:
+            return connection.execute(sql, params).df()
+
+    return _retrying(query)
 
 
 def _feedback_source(connection: duckdb.DuckDBPyConnection, files: Sequence[Path]) -> str:
@@ -121,25 +126,29 @@ def joined(root: str | Path, model: str, since: TimeLike | None = None, until: T
     """Predictions of ``model`` made in ``[since, until)`` with their ``label``, ``outcome`` and
     ``feedback_received`` (missing where no feedback arrived); ``labelled_only`` keeps only rows
     with a label or an outcome."""
-    root = Path(root)
+    path = Path(root)
     first, last = _days(since, until)
-    files = segment_files(root, model, first=first, last=last)
-    if not files:
-        frame = empty_predictions()
-        return frame.assign(label=pd.Series(dtype=object), outcome=pd.Series(dtype=object),
-                            feedback_received=pd.Series(dtype="datetime64[us, UTC]"))
-    # feedback is received after the prediction (a day of slack for clocks that disagree)
-    feedback = segment_files(root, model, first=None if first is None else first - timedelta(days=1),
-                             feedback=True)
     where, params = _where(since, until, version, "p.")
     join = "JOIN" if labelled_only else "LEFT JOIN"
-    with connect() as connection:
-        source = _feedback_source(connection, feedback)
-        sql = (f"WITH f AS ({source}) "
-               "SELECT p.* EXCLUDE (filename, file_row_number), f.label, f.outcome, f.feedback_received "
-               f"FROM {_scan(files)} AS p {join} f ON p.id = f.id WHERE {where} "
-               "ORDER BY p.time, p.filename, p.file_row_number")
-        return connection.execute(sql, params).df()
+
+    def query() -> pd.DataFrame:
+        files = segment_files(path, model, first=first, last=last)
+        if not files:
+            frame = empty_predictions()
+            return frame.assign(label=pd.Series(dtype=object), outcome=pd.Series(dtype=object),
+                                feedback_received=pd.Series(dtype="datetime64[us, UTC]"))
+        # feedback is received after the prediction (a day of slack for clocks that disagree)
+        feedback = segment_files(path, model, first=None if first is None else first - timedelta(days=1),
+                                 feedback=True)
+        with connect() as connection:
+            source = _feedback_source(connection, feedback)
+            sql = (f"WITH f AS ({source}) "
+                   "SELECT p.* EXCLUDE (filename, file_row_number), f.label, f.outcome, f.feedback_received "
+                   f"FROM {_scan(files)} AS p {join} f ON p.id = f.id WHERE {where} "
+                   "ORDER BY p.time, p.filename, p.file_row_number")
+            return connection.execute(sql, params).df()
+
+    return _retrying(query)
 
 
 @dataclass(frozen=True)
@@ -165,7 +174,18 @@ def match_ids(root: str | Path, model: str, ids: Iterable[str], *, since: TimeLi
     model, or not flushed yet.
     """
     wanted = list(dict.fromkeys(ids))
-    files = segment_files(Path(root), model, first=_days(since, None)[0])
+    missing, rate = _retrying(lambda: _missing_ids(Path(root), model, wanted, since))
+    missing_set = set(missing)
+    unknown = [i for i in wanted if i in missing_set and sampled_in(i, rate)]
+    sampled_out = len(missing) - len(unknown)
+    return IdMatch(joined=len(wanted) - len(missing), sampled_out=sampled_out, unknown=len(unknown),
+                   examples=tuple(unknown[:EXAMPLES]))
+
+
+def _missing_ids(root: Path, model: str, wanted: list[str],
+                 since: TimeLike | None) -> tuple[list[str], float]:
+    """The wanted ids not in the log, and the lowest sampling rate the log records."""
+    files = segment_files(root, model, first=_days(since, None)[0])
     missing: list[str] = wanted
     rate = 1.0
     if files and wanted:
@@ -177,8 +197,17 @@ def match_ids(root: str | Path, model: str, ids: Iterable[str], *, since: TimeLi
             missing = [row[0] for row in rows]
             found = connection.execute(f"SELECT min(sample_rate) FROM {scan}").fetchone()
             rate = 1.0 if found is None or found[0] is None else float(found[0])
-    missing_set = set(missing)
-    unknown = [i for i in wanted if i in missing_set and sampled_in(i, rate)]
-    sampled_out = len(missing) - len(unknown)
-    return IdMatch(joined=len(wanted) - len(missing), sampled_out=sampled_out, unknown=len(unknown),
-                   examples=tuple(unknown[:EXAMPLES]))
+    return missing, rate
+
+
+def _retrying(query: Callable[[], T]) -> T:
+    """Run ``query`` again (listing the segments anew) when a segment vanished under it: a
+    compaction replaced it between the listing and the read."""
+    import duckdb
+
+    for _ in range(2):
+        try:
+            return query()
+        except (duckdb.IOException, FileNotFoundError):
+            continue
+    return query()

@@ -11,7 +11,13 @@ with SIGKILL loses at most what was submitted since the last flush began; ``clos
 SIGTERM, after draining requests) writes everything queued. A write that fails (disk full) keeps
 its rows queued, where they count against the bound, and is retried at the next flush.
 
+Between flushes the thread also compacts the closed days of the models it writes, one day per
+cycle (see ``compact``), so a day of steady traffic does not stay 86,400 one-second segments.
+
 One log per process: the thread does not survive a fork, so a server creates it in each worker.
+On SIGTERM, let the handler set a flag (as uvicorn's does) and call ``close`` from the main flow:
+a handler runs between two bytecodes of whatever the main thread was doing, possibly a ``submit``
+that holds the queue's lock, which ``close`` needs.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import threading
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +36,7 @@ import numpy as np
 import pyarrow as pa
 
 from modelport.errors import ConfigError
+from modelport.predictions.compact import closed_days, compact_day
 from modelport.predictions.policy import Privacy, sample_mask, sampled_in
 from modelport.predictions.records import PredictionBatch, new_ids, now_us, to_us
 from modelport.predictions.segments import DAY_US, day_of, model_folder, write_segment
@@ -90,6 +98,11 @@ class PredictionLog:
         self._high_water = max(1, self.max_queue_rows // 2)
         self._closed = False
         self._rejected_logged = False
+        # the writer thread's own state: which models it wrote, which closed days it will compact
+        self._models: set[str] = set()
+        self._planned: set[str] = set()
+        self._pending: list[tuple[str, date, bool]] = []
+        self._maintained: date | None = None
         self._thread = threading.Thread(target=self._run, name="modelport-prediction-log", daemon=True)
         self._thread.start()
         atexit.register(self.close)
@@ -159,7 +172,25 @@ class PredictionLog:
             self.flush()
             if stopping:
                 return
+            self._maintain()
             due = started + self.flush_interval_s
+
+    def _maintain(self) -> None:
+        """Compact one closed day per cycle, between flushes (see ``compact``): a day's worth of
+        one-second segments becomes a few files without a long pause in flushing."""
+        try:
+            today = datetime.now(UTC).date()
+            if today != self._maintained:
+                self._maintained, self._planned = today, set()
+            for model in sorted(self._models - self._planned):
+                self._planned.add(model)
+                self._pending += [(model, day, feedback) for feedback in (False, True)
+                                  for day in closed_days(self.root, model, before=today, feedback=feedback)]
+            if self._pending:
+                model, day, feedback = self._pending.pop(0)
+                compact_day(self.root, model, day, feedback=feedback)
+        except Exception:
+            log.exception("prediction log: compaction failed; the segments stay as they are")
 
     def flush(self) -> None:
         """Write everything queued now (the thread calls this every interval)."""
@@ -201,6 +232,7 @@ class PredictionLog:
                     log.exception("prediction log: writing a segment to %s failed; retrying later", folder)
                     retry.extend(written)
                     continue
+                self._models.add(model)
                 with self._lock:
                     self._counts["written"] += table.num_rows
                     self._counts["segments"] += 1
@@ -230,7 +262,11 @@ class PredictionLog:
     # -- closing ---------------------------------------------------------------------------------
 
     def close(self, timeout_s: float | None = None) -> LogStats:
-        """Stop taking batches and write everything queued; safe to call twice."""
+        """Stop taking batches and write everything queued; safe to call twice.
+
+        ``timeout_s``: how long to wait for the writer thread; rows it has not written by then stay
+        counted as queued (and are lost when the process exits).
+        """
         with self._lock:
             already = self._closed
             self._closed = True
@@ -238,6 +274,10 @@ class PredictionLog:
             atexit.unregister(self.close)
             self._wake.set()
             self._thread.join(timeout_s)
+            if self._thread.is_alive():
+                log.error("prediction log: still writing after %s s; %d rows not written",
+                          timeout_s, self.stats().queued)
+                return self.stats()
             self.flush()  # rows a failed write kept get one more try
             with self._lock:
                 lost, self._queue = self._queue, []
