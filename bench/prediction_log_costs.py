@@ -15,8 +15,11 @@ one-row requests and 100-row requests; the numeric matrix, and credit as a DataF
 core; on a server it shares the GIL with request handling, so 1 / rate is also the CPU each logged
 row costs the server.
 
-Last, both together: one thread submitting one-row credit records as fast as it can for a few
+Then both together: one thread submitting one-row credit records as fast as it can for a few
 seconds against a running writer, reporting rows written per second and rows dropped.
+
+Last, reading: ``read_predictions`` over a closed day of many one-flush segments (what a quiet
+model leaves at the 1 s interval), before and after ``compact`` merged them.
 """
 
 from __future__ import annotations
@@ -28,12 +31,14 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from modelport.predictions import PredictionBatch, PredictionLog
+from modelport.predictions import PredictionBatch, PredictionLog, read_predictions
+from modelport.predictions.compact import compact
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.data import credit
@@ -120,12 +125,40 @@ def together(make: Callable[[int], PredictionBatch], seconds: float) -> dict[str
             "dropped": stats.dropped}
 
 
+def read_costs(segments: int) -> dict[str, Any]:
+    """Seconds to read a closed day of ``segments`` one-flush segments (5 rows each), before and
+    after ``compact`` merged them, and how long the compaction took."""
+    make = _credit(1, "records")
+    day = datetime(2026, 3, 2, tzinfo=UTC)
+    with tempfile.TemporaryDirectory() as root:
+        log = PredictionLog(root, flush_interval_s=3600)
+        for i in range(segments):
+            for k in range(5):
+                batch = make(5 * i + k)
+                batch.time = day + timedelta(seconds=i)
+                log.submit(batch)
+            log.flush()
+        log.close()
+        start = time.perf_counter()
+        rows = len(read_predictions(root, "credit"))
+        before = time.perf_counter() - start
+        start = time.perf_counter()
+        compact(root, "credit")
+        compaction = time.perf_counter() - start
+        start = time.perf_counter()
+        assert len(read_predictions(root, "credit")) == rows
+        after = time.perf_counter() - start
+    return {"segments": segments, "rows": rows, "read_s": round(before, 3),
+            "compact_s": round(compaction, 3), "read_after_compact_s": round(after, 3)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=50_000)
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--segments", type=int, default=2000)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     results: dict[str, Any] = {"submit": {}, "writer": {}}
@@ -141,6 +174,7 @@ def main() -> None:
             results["writer"][f"{name}_{per_request}_row_requests"] = writer_rate(
                 factory(per_request), args.rows, per_request)
     results["together_credit_1_row"] = together(_credit(1, "records"), args.seconds)
+    results["read_day"] = read_costs(args.segments)
     if args.json:
         print(json.dumps(results, indent=2))
         return
@@ -156,6 +190,9 @@ def main() -> None:
           f"{row['submitted_per_s']:,} submitted/s; {row['written_while_submitting']:,} rows written "
           f"meanwhile, close() took {row['close_s']} s more; {row['written']:,} written in all "
           f"({row['written_per_s']:,} rows/s), {row['dropped']:,} dropped")
+    row = results["read_day"]
+    print(f"read_predictions over a day of {row['segments']:,} one-flush segments ({row['rows']:,} rows): "
+          f"{row['read_s']} s; compact: {row['compact_s']} s; read after: {row['read_after_compact_s']} s")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,10 @@ with an earlier time); the compaction lists the segments it merges by name, so a
 meanwhile simply stays beside the compacted one. The merged segment is written first, naming
 what it replaces, then those are deleted; an interruption in between leaves rows that readers
 skip and the next compaction deletes. Compactions of one model take turns through a lock file.
+
+Work comes in steps of at most ``limit`` segments (reading a small segment costs a few
+milliseconds), so the log's compaction thread never holds a lock or a day's rows for long: plain
+segments are merged first, then the merged ones with each other.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from modelport.predictions.segments import (
+    COMPACT_PREFIX,
     day_folders,
     fsync_folder,
     live_segments,
@@ -32,8 +37,10 @@ log = logging.getLogger(__name__)
 
 #: segments at least this large are left as they are
 SMALL_BYTES = 16 * 2**20
-#: rows in one merged segment at most: bounds the memory a compaction takes
-MAX_ROWS = 1_000_000
+#: compressed bytes merged into one segment at most: bounds the memory a step takes
+STEP_BYTES = 32 * 2**20
+#: segments merged in one step at most
+STEP_SEGMENTS = 256
 
 
 @contextlib.contextmanager
@@ -48,39 +55,38 @@ def _exclusive(base: Path) -> Iterator[None]:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
-def _groups(paths: list[Path]) -> Iterator[list[Path]]:
-    group: list[Path] = []
-    rows = 0
-    for path in paths:
-        count = pq.read_metadata(path).num_rows
-        if group and rows + count > MAX_ROWS:
-            yield group
-            group, rows = [], 0
-        group.append(path)
-        rows += count
-    yield group
-
-
-def _compact_folder(folder: Path) -> list[Path]:
+def _small(folder: Path) -> list[tuple[Path, int]]:
+    """The small live segments of the folder with their sizes: plain ones first, then merged ones."""
     live, replaced = live_segments(folder)
     for path in replaced:  # left by a compaction interrupted before it deleted them
         path.unlink(missing_ok=True)
-    small = [p for p in live if p.stat().st_size < SMALL_BYTES]
-    written = []
-    for group in _groups(small):
-        if len(group) < 2:
-            continue
-        try:
-            table = pa.concat_tables([pq.read_table(p) for p in group], promote_options="permissive")
-        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:  # a column changed type: keep them apart
-            log.warning("prediction log: segments of %s not compacted: %s", folder, exc)
-            continue
-        written.append(write_segment(folder, table.replace_schema_metadata(None),
-                                     replaces=[p.name for p in group]))
-        for path in group:
-            path.unlink(missing_ok=True)
-        fsync_folder(folder)
-    return written
+    small = [(p, size) for p in live if (size := p.stat().st_size) < SMALL_BYTES]
+    return sorted(small, key=lambda item: item[0].name.startswith(COMPACT_PREFIX))
+
+
+def _step(folder: Path, limit: int) -> tuple[Path | None, bool]:
+    """Merge up to ``limit`` small segments; return the new segment and whether more work is left."""
+    small = _small(folder)
+    group: list[Path] = []
+    total = 0
+    for path, size in small[:limit]:
+        if group and total + size > STEP_BYTES:
+            break
+        group.append(path)
+        total += size
+    if len(group) < 2:
+        return None, False
+    try:
+        table = pa.concat_tables([pq.read_table(p) for p in group], promote_options="permissive")
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:  # a column changed type: keep them apart
+        log.warning("prediction log: segments of %s not compacted: %s", folder, exc)
+        return None, False
+    merged = write_segment(folder, table.replace_schema_metadata(None), replaces=[p.name for p in group])
+    for path in group:
+        path.unlink(missing_ok=True)
+    fsync_folder(folder)
+    left = len(small) - len(group) + (merged.stat().st_size < SMALL_BYTES)
+    return merged, left >= 2
 
 
 def closed_days(root: str | Path, model: str, *, before: date | None = None,
@@ -90,18 +96,25 @@ def closed_days(root: str | Path, model: str, *, before: date | None = None,
     return [day for day, _ in day_folders(Path(root), model, last=before, feedback=feedback) if day < before]
 
 
-def compact_day(root: str | Path, model: str, day: date, *, feedback: bool = False) -> list[Path]:
-    """Merge the small live segments of one day of ``model``; return the segments written."""
+def compact_step(root: str | Path, model: str, day: date, *, feedback: bool = False,
+                 limit: int = STEP_SEGMENTS) -> tuple[Path | None, bool]:
+    """One step on one day of ``model``: the segment written (if any) and whether more is left."""
     base = model_folder(Path(root), model, feedback=feedback)
     folder = base / f"date={day.isoformat()}"
     if not folder.is_dir():
-        return []
+        return None, False
     with _exclusive(base):
-        return _compact_folder(folder)
+        return _step(folder, max(2, limit))
 
 
 def compact(root: str | Path, model: str, *, before: date | None = None,
             feedback: bool = False) -> list[Path]:
     """Compact every day of ``model`` before ``before`` (default: today, UTC); return what was written."""
-    return [path for day in closed_days(root, model, before=before, feedback=feedback)
-            for path in compact_day(root, model, day, feedback=feedback)]
+    written = []
+    for day in closed_days(root, model, before=before, feedback=feedback):
+        more = True
+        while more:
+            merged, more = compact_step(root, model, day, feedback=feedback)
+            if merged is not None:
+                written.append(merged)
+    return written

@@ -11,8 +11,9 @@ with SIGKILL loses at most what was submitted since the last flush began; ``clos
 SIGTERM, after draining requests) writes everything queued. A write that fails (disk full) keeps
 its rows queued, where they count against the bound, and is retried at the next flush.
 
-Between flushes the thread also compacts the closed days of the models it writes, one day per
-cycle (see ``compact``), so a day of steady traffic does not stay 86,400 one-second segments.
+A second thread compacts the closed days of the models the log writes, a step at a time (see
+``compact``), so a day of steady traffic does not stay 86,400 one-second segments; it runs beside
+the writer so a flush never waits for it.
 
 One log per process: the thread does not survive a fork, so a server creates it in each worker.
 On SIGTERM, let the handler set a flag (as uvicorn's does) and call ``close`` from the main flow:
@@ -36,7 +37,7 @@ import numpy as np
 import pyarrow as pa
 
 from modelport.errors import ConfigError
-from modelport.predictions.compact import closed_days, compact_day
+from modelport.predictions.compact import closed_days, compact_step
 from modelport.predictions.policy import Privacy, sample_mask, sampled_in
 from modelport.predictions.records import PredictionBatch, new_ids, now_us, to_us
 from modelport.predictions.segments import DAY_US, day_of, model_folder, write_segment
@@ -98,13 +99,17 @@ class PredictionLog:
         self._high_water = max(1, self.max_queue_rows // 2)
         self._closed = False
         self._rejected_logged = False
-        # the writer thread's own state: which models it wrote, which closed days it will compact
-        self._models: set[str] = set()
+        self._models: set[str] = set()  # the models written (under the lock)
+        # the compaction thread's own state: models planned today, closed days still to compact
         self._planned: set[str] = set()
         self._pending: list[tuple[str, date, bool]] = []
-        self._maintained: date | None = None
+        self._compacted_on: date | None = None
+        self._stop_compacting = threading.Event()
         self._thread = threading.Thread(target=self._run, name="modelport-prediction-log", daemon=True)
+        self._compactor = threading.Thread(target=self._compact_run, daemon=True,
+                                           name="modelport-prediction-log-compaction")
         self._thread.start()
+        self._compactor.start()
         atexit.register(self.close)
 
     # -- the request path ------------------------------------------------------------------------
@@ -172,25 +177,33 @@ class PredictionLog:
             self.flush()
             if stopping:
                 return
-            self._maintain()
             due = started + self.flush_interval_s
 
-    def _maintain(self) -> None:
-        """Compact one closed day per cycle, between flushes (see ``compact``): a day's worth of
-        one-second segments becomes a few files without a long pause in flushing."""
-        try:
-            today = datetime.now(UTC).date()
-            if today != self._maintained:
-                self._maintained, self._planned = today, set()
-            for model in sorted(self._models - self._planned):
-                self._planned.add(model)
-                self._pending += [(model, day, feedback) for feedback in (False, True)
-                                  for day in closed_days(self.root, model, before=today, feedback=feedback)]
-            if self._pending:
-                model, day, feedback = self._pending.pop(0)
-                compact_day(self.root, model, day, feedback=feedback)
-        except Exception:
-            log.exception("prediction log: compaction failed; the segments stay as they are")
+    def _compact_run(self) -> None:
+        """The compaction thread: closed days of the models this log wrote, a step at a time, beside
+        the writer thread so that compacting never delays a flush."""
+        while not self._stop_compacting.wait(0.05 if self._pending else max(1.0, self.flush_interval_s)):
+            try:
+                self._compact_next()
+            except Exception:
+                log.exception("prediction log: compaction failed; the segments stay as they are")
+                self._pending = []
+
+    def _compact_next(self) -> None:
+        today = datetime.now(UTC).date()
+        if today != self._compacted_on:
+            self._compacted_on, self._planned = today, set()
+        with self._lock:
+            models = self._models - self._planned
+        for model in sorted(models):
+            self._planned.add(model)
+            self._pending += [(model, day, feedback) for feedback in (False, True)
+                              for day in closed_days(self.root, model, before=today, feedback=feedback)]
+        if self._pending:
+            model, day, feedback = self._pending[0]
+            _, more = compact_step(self.root, model, day, feedback=feedback)
+            if not more:
+                self._pending.pop(0)
 
     def flush(self) -> None:
         """Write everything queued now (the thread calls this every interval)."""
@@ -232,8 +245,8 @@ class PredictionLog:
                     log.exception("prediction log: writing a segment to %s failed; retrying later", folder)
                     retry.extend(written)
                     continue
-                self._models.add(model)
                 with self._lock:
+                    self._models.add(model)
                     self._counts["written"] += table.num_rows
                     self._counts["segments"] += 1
         return retry
@@ -272,8 +285,10 @@ class PredictionLog:
             self._closed = True
         if not already:
             atexit.unregister(self.close)
+            self._stop_compacting.set()
             self._wake.set()
             self._thread.join(timeout_s)
+            self._compactor.join(timeout_s)
             if self._thread.is_alive():
                 log.error("prediction log: still writing after %s s; %d rows not written",
                           timeout_s, self.stats().queued)

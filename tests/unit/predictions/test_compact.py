@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from modelport.predictions import FeedbackStore, PredictionBatch, PredictionLog, joined, read_predictions
-from modelport.predictions.compact import compact
+from modelport.predictions.compact import compact, compact_step
 from modelport.predictions.segments import COMPACT_PREFIX, live_segments, write_segment
 from tests.unit.predictions.helpers import classified
 
@@ -107,3 +107,17 @@ def test_the_writer_compacts_closed_days_of_the_models_it_writes(tmp_path: Path)
     finally:
         log.close()
     assert read_predictions(tmp_path, "credit", until=DAY + timedelta(days=1))["id"].tolist() == ids
+
+
+def test_steps_of_a_few_segments_converge_to_one_and_every_read_between_is_whole(tmp_path: Path) -> None:
+    ids = log_segments(tmp_path, 7)
+    folder = folder_of(tmp_path, DAY.date())
+    counts = []
+    more = True
+    while more:
+        _, more = compact_step(tmp_path, "credit", DAY.date(), limit=3)
+        counts.append(len(live_segments(folder)[0]))
+        assert read_predictions(tmp_path, "credit")["id"].tolist() == ids
+    assert counts[-1] == 1
+    assert counts == sorted(counts, reverse=True)
+    assert len(counts) < 7
