@@ -87,3 +87,13 @@ def test_sigterm_closes_the_log_and_nothing_is_missing(tmp_path: Path) -> None:
     assert counts == (stats["submitted"], 0, 0, 0)
     assert _ids_on_disk(root) == list(range(stats["submitted"]))
     assert read_predictions(root, "child")["id"].tolist() == [f"{i:032x}" for i in range(stats["submitted"])]
+
+
+def test_a_process_that_exits_without_closing_still_writes_what_it_submitted(tmp_path: Path) -> None:
+    program = ("import sys; from modelport.predictions import PredictionBatch, PredictionLog; "
+               "log = PredictionLog(sys.argv[1], flush_interval_s=3600); "
+               "[log.submit(PredictionBatch('m', 'm', '1', {'a': [i]}, predictions=[i], ids=[f'{i:032x}'])) "
+               "for i in range(50)]")
+    env = {**os.environ, "PYTHONPATH": str(Path(modelport.__file__).parents[1])}
+    subprocess.run([sys.executable, "-c", program, str(tmp_path)], env=env, check=True, timeout=120)
+    assert _ids_on_disk(tmp_path) == list(range(50))

@@ -66,3 +66,14 @@ def test_many_requests_read_back_in_time_order(tmp_path: Path) -> None:
     frame = read_predictions(tmp_path, "credit")
     assert frame["id"].tolist() == ids
     assert frame["time"].is_monotonic_increasing
+
+
+def test_a_column_whose_type_changed_between_segments_reads_as_text(tmp_path: Path) -> None:
+    with PredictionLog(tmp_path, flush_interval_s=HOUR) as log:
+        text = log.submit(PredictionBatch("m", "m", "1", {"code": ["A7"]}, predictions=[1], time=at(1)))
+        log.flush()
+        number = log.submit(PredictionBatch("m", "m", "1", {"code": [7]}, predictions=["x"], time=at(2)))
+    frame = read_predictions(tmp_path, "m")
+    assert frame["id"].tolist() == text + number
+    assert frame["input.code"].tolist() == ["A7", "7"]
+    assert frame["prediction"].tolist() == ["1", "x"]
