@@ -214,9 +214,10 @@ class PredictionLog:
                 return
             try:
                 kept = self._write(entries)
-            except Exception:  # the writer thread must survive anything; keep the rows for the next try
-                log.exception("prediction log: flush failed; its rows stay queued")
-                kept = entries
+            except Exception as exc:  # the writer thread must survive anything, a poison batch included
+                log.exception("prediction log: flush failed")
+                self._fail(entries, f"{type(exc).__name__}: {exc}")
+                kept = []
             done = sum(e.rows for e in entries) - sum(e.rows for e in kept)
             with self._lock:
                 self._queue[:0] = kept
@@ -241,9 +242,12 @@ class PredictionLog:
             for table, written in self._tables(group):
                 try:
                     write_segment(folder, table)
-                except OSError:
+                except OSError:  # the disk, not the data: try again at the next flush
                     log.exception("prediction log: writing a segment to %s failed; retrying later", folder)
                     retry.extend(written)
+                    continue
+                except Exception as exc:  # the data: trying again would fail again
+                    self._fail(written, f"{type(exc).__name__}: {exc}")
                     continue
                 with self._lock:
                     self._models.add(model)
