@@ -64,6 +64,11 @@ def _small(folder: Path) -> list[tuple[Path, int]]:
     return sorted(small, key=lambda item: item[0].name.startswith(COMPACT_PREFIX))
 
 
+def _read(path: Path) -> pa.Table:
+    with pq.ParquetFile(path) as segment:  # half the cost of pq.read_table's dataset discovery
+        return segment.read()
+
+
 def _step(folder: Path, limit: int) -> tuple[Path | None, bool]:
     """Merge up to ``limit`` small segments; return the new segment and whether more work is left."""
     small = _small(folder)
@@ -77,7 +82,7 @@ def _step(folder: Path, limit: int) -> tuple[Path | None, bool]:
     if len(group) < 2:
         return None, False
     try:
-        table = pa.concat_tables([pq.read_table(p) for p in group], promote_options="permissive")
+        table = pa.concat_tables([_read(p) for p in group], promote_options="permissive")
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:  # a column changed type: keep them apart
         log.warning("prediction log: segments of %s not compacted: %s", folder, exc)
         return None, False
