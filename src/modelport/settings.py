@@ -14,6 +14,7 @@ HOME_VARIABLE = "MODELPORT_HOME"
 REGISTRY_URL_VARIABLE = "MODELPORT_REGISTRY_URL"
 ARTIFACTS_VARIABLE = "MODELPORT_ARTIFACTS"
 USER_VARIABLE = "MODELPORT_USER"
+LOG_SALT_VARIABLE = "MODELPORT_LOG_SALT"
 
 
 def _os_user() -> str:
@@ -34,6 +35,8 @@ class Settings:
     artifacts: str
     #: who registry changes are recorded as made by
     user: str
+    #: the secret mixed into hashed prediction-log columns (``--log-hash``)
+    log_salt: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -44,6 +47,7 @@ class Settings:
             registry_url=env.get(REGISTRY_URL_VARIABLE) or None,
             artifacts=env.get(ARTIFACTS_VARIABLE) or str(home / "artifacts"),
             user=env.get(USER_VARIABLE) or _os_user(),
+            log_salt=env.get(LOG_SALT_VARIABLE, ""),
         )
 
     @property
@@ -62,6 +66,8 @@ SERVE_KEYS: dict[str, tuple[type, ...]] = {
     "max_batch_size": (int,), "max_batch_delay_ms": (int, float), "max_queue": (int,),
     "max_body_bytes": (int,), "request_timeout": (int, float), "stall_timeout": (int, float),
     "drain_timeout": (int, float), "allow_env_mismatch": (bool,), "log_level": (str,),
+    "log_predictions": (bool,), "log_sample_rate": (int, float), "log_exclude": (list,),
+    "log_hash": (list,), "log_flush_interval": (int, float),
 }
 
 

@@ -20,9 +20,9 @@ from modelport.cli.errors import handle_errors
 from modelport.cli.registry_commands import open_registry
 from modelport.errors import ConfigError
 from modelport.inference.load import load, verify
-from modelport.serving.config import ServerConfig
+from modelport.serving.config import LogConfig, ServerConfig
 from modelport.serving.workers import ModelSource, Supervisor, SupervisorConfig, WorkerSpec, serve_service
-from modelport.settings import ServeModel, read_serve_file
+from modelport.settings import ServeModel, Settings, read_serve_file
 
 log = logging.getLogger("modelport.serving")
 
@@ -78,14 +78,31 @@ def merge_settings(file_options: dict[str, object], cli: dict[str, Any]) -> dict
     return merged
 
 
-def build_spec(sources: tuple[ModelSource, ...], settings: dict[str, Any]) -> tuple[WorkerSpec, int]:
+def log_config(settings: dict[str, Any], environment: Settings) -> LogConfig | None:
+    """The prediction log's settings; None when ``log_predictions`` is off."""
+    if not settings.get("log_predictions", True):
+        return None
+    rate = float(settings.get("log_sample_rate", 1.0))
+    if not 0.0 <= rate <= 1.0:
+        raise ConfigError(f"log_sample_rate must lie in [0, 1], got {rate}")
+    interval = float(settings.get("log_flush_interval", 1.0))
+    if interval <= 0:
+        raise ConfigError(f"log_flush_interval must be positive, got {interval}")
+    return LogConfig(str(environment.predictions), rate, tuple(map(str, settings.get("log_exclude", ()))),
+                     tuple(map(str, settings.get("log_hash", ()))), environment.log_salt, interval)
+
+
+def build_spec(sources: tuple[ModelSource, ...], settings: dict[str, Any],
+               environment: Settings | None = None) -> tuple[WorkerSpec, int]:
     """The worker spec and worker count from merged settings; bad values raise ConfigError."""
     names = {"request_timeout": "request_timeout_s", "stall_timeout": "stall_timeout_s",
              "drain_timeout": "drain_timeout_s"}
-    server_fields = {field.name for field in dataclasses.fields(ServerConfig)}
+    server_fields = {field.name for field in dataclasses.fields(ServerConfig)} - {"log"}
     options = {names.get(key, key): value for key, value in settings.items()}
+    log = log_config(settings, environment or Settings.from_env())
     try:
-        config = ServerConfig(**{key: value for key, value in options.items() if key in server_fields})
+        config = ServerConfig(**{key: value for key, value in options.items() if key in server_fields},
+                              log=log)
     except ValueError as exc:
         raise ConfigError(str(exc)) from exc
     device = str(options.get("device", "auto"))
@@ -131,6 +148,16 @@ def serve_command(resolve: Resolver) -> Callable[..., None]:
             "--allow-env-mismatch", help="serve models packed with other framework versions")] = None,
         log_level: Annotated[str | None, typer.Option(help="debug, info, warning or error [warning]")
                              ] = None,
+        log_predictions: Annotated[bool | None, typer.Option(
+            "--log-predictions/--no-log-predictions",
+            help="record every prediction in $MODELPORT_HOME/predictions [on]")] = None,
+        log_sample_rate: Annotated[float | None, typer.Option(help="share of rows logged [1]")] = None,
+        log_exclude: Annotated[list[str] | None, typer.Option(
+            help="an input column never logged (repeat the option for more)")] = None,
+        log_hash: Annotated[list[str] | None, typer.Option(
+            help="an input column logged as a salted sha256 (salt: $MODELPORT_LOG_SALT)")] = None,
+        log_flush_interval: Annotated[float | None, typer.Option(
+            help="seconds between log writes: the most a SIGKILL can lose [1]")] = None,
     ) -> None:
         """Serve models over Open Inference Protocol v2, KServe v1 and MLflow scoring on one port.
 
@@ -146,7 +173,10 @@ def serve_command(resolve: Resolver) -> Callable[..., None]:
             "max_batch_size": max_batch_size, "max_batch_delay_ms": max_batch_delay_ms,
             "max_queue": max_queue, "max_body_bytes": max_body_bytes, "request_timeout": request_timeout,
             "stall_timeout": stall_timeout, "drain_timeout": drain_timeout,
-            "allow_env_mismatch": allow_env_mismatch, "log_level": log_level})
+            "allow_env_mismatch": allow_env_mismatch, "log_level": log_level,
+            "log_predictions": log_predictions, "log_sample_rate": log_sample_rate,
+            "log_exclude": log_exclude or None, "log_hash": log_hash or None,
+            "log_flush_interval": log_flush_interval})
         spec, count = build_spec((), settings)  # bad settings fail before any model is resolved
         spec = dataclasses.replace(spec, models=serve_models(models, resolve, spec.allow_env_mismatch))
         run_server(spec, count)

@@ -18,6 +18,7 @@ import psutil
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 
+from modelport.predictions import LogStats
 from modelport.serving.batcher import BatchRecord
 from modelport.serving.service import ServedModel
 
@@ -99,6 +100,10 @@ class ServingMetrics:
                                      "Worker processes that started serving, by why they were started.",
                                      ["reason"], registry=r)
         self.resources = ResourceGauges(r)
+        self.log_rows = Gauge("modelport_prediction_log_rows",
+                              "Rows the prediction log has handled, by outcome (written, dropped when its "
+                              "queue was full, sampled_out, failed) and rows queued now.", ["outcome"],
+                              registry=r, multiprocess_mode="livesum")
 
     def request(self, protocol: str, served: ServedModel | None, status: int, seconds: float) -> None:
         model, version = (served.name, served.version) if served is not None else ("", "")
@@ -119,6 +124,11 @@ class ServingMetrics:
                                       return_counts=True)
             for label, count in zip(found.tolist(), counts.tolist(), strict=True):
                 self.predictions.labels(name, version, label if label in known else "other").inc(count)
+
+    def log_stats(self, stats: LogStats) -> None:
+        """Export the prediction log's counts; drops mean the writer cannot keep up."""
+        for outcome in ("written", "dropped", "sampled_out", "failed", "queued"):
+            self.log_rows.labels(outcome).set(getattr(stats, outcome))
 
     def render(self, devices: Iterable[str] = ()) -> bytes:
         """The text exposition: this process's registry, or every worker's files when multiprocess."""

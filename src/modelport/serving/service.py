@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -20,6 +21,7 @@ import pandas as pd
 from modelport.errors import DeadlineExceededError, NotFoundError, NotReadyError
 from modelport.inference import golden
 from modelport.inference.model import LoadedModel, Prediction
+from modelport.predictions import PredictionBatch, PredictionLog
 from modelport.serving.batcher import BatchRecord, MicroBatcher
 from modelport.serving.config import ServerConfig
 
@@ -54,14 +56,25 @@ class ServedModel:
         return f"{self.name}:{self.version}"
 
 
+@dataclass(frozen=True)
+class Answer:
+    """A request's prediction and the ids its rows were logged under (empty without a log)."""
+
+    prediction: Prediction
+    ids: list[str]
+
+
 class Service:
     """The models this process serves, by name and version, and the one way to predict with them."""
 
     def __init__(self, config: ServerConfig | None = None,
-                 on_batch: Callable[[ServedModel, BatchRecord], None] | None = None) -> None:
+                 on_batch: Callable[[ServedModel, BatchRecord], None] | None = None,
+                 log: PredictionLog | None = None) -> None:
         self.config = config or ServerConfig()
         self._on_batch = on_batch
         self._models: dict[str, dict[str, ServedModel]] = {}
+        #: where every prediction is recorded, off the request path; None: not recorded
+        self.log = log
 
     @property
     def models(self) -> list[ServedModel]:
@@ -143,19 +156,40 @@ class Service:
         await asyncio.gather(*(self._make_ready(served) for served in self.models))
 
     async def stop(self) -> None:
+        """Stop the batchers, then write out everything the log acknowledged."""
         for served in self.models:
             await served.batcher.stop()
             served.state, served.reason = State.LOADING, "stopped"
+        if self.log is not None:
+            await asyncio.to_thread(self.log.close)
 
-    async def predict(self, served: ServedModel, raw: Any, *, proba: bool, offload: bool = False
-                      ) -> Prediction:
-        """Validate ``raw`` against the version's signature, then predict it through its batcher."""
+    async def predict(self, served: ServedModel, raw: Any, *, proba: bool, offload: bool = False,
+                      protocol: str = "") -> Answer:
+        """Validate ``raw`` against the version's signature, predict it through its batcher, log it."""
         if not served.ready:
             raise NotReadyError(served.key, served.reason, self.config.retry_after_s)
-        return await self._infer(served, raw, proba=proba, offload=offload)
+        started = time.perf_counter()
+        rows, prediction = await self._infer(served, raw, proba=proba, offload=offload)
+        log = self.log
+        if log is None:
+            return Answer(prediction, [])
+        model = served.model
+        ids = log.submit(PredictionBatch(
+            endpoint=served.name, model=served.name, version=served.version, inputs=rows,
+            columns=model.signature.names, predictions=prediction.values,
+            probabilities=prediction.probabilities, labels=prediction.labels, protocol=protocol,
+            latency_ms=(time.perf_counter() - started) * 1000))
+        return Answer(prediction, ids)
+
+    def log_failure(self, served: ServedModel, protocol: str, status: int, seconds: float) -> None:
+        """Record a request that got no prediction (its status and latency; no inputs)."""
+        if self.log is not None:
+            self.log.submit(PredictionBatch(endpoint=served.name, model=served.name, version=served.version,
+                                            inputs=None, protocol=protocol, status=status,
+                                            latency_ms=seconds * 1000))
 
     async def _infer(self, served: ServedModel, raw: Any, *, proba: bool, offload: bool,
-                     observed: bool = True) -> Prediction:
+                     observed: bool = True) -> tuple[Any, Prediction]:
         batcher = served.batcher
         with batcher.arriving():
             if offload:
@@ -171,8 +205,8 @@ class Service:
         finally:
             expiry.cancel()
         if not warnings:
-            return result
-        return Prediction(result.values, result.probabilities, result.labels, warnings)
+            return frame, result
+        return frame, Prediction(result.values, result.probabilities, result.labels, warnings)
 
     async def _make_ready(self, served: ServedModel) -> None:
         try:

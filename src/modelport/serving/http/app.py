@@ -13,6 +13,7 @@ from starlette.routing import Route
 from starlette.types import Lifespan, Receive, Scope, Send
 
 from modelport.inference.model import LoadedModel
+from modelport.predictions import PredictionLog
 from modelport.serving.codecs import jsonio
 from modelport.serving.config import ServerConfig
 from modelport.serving.http import kserve, mlflow, oip, openapi
@@ -29,7 +30,13 @@ def build_service(models: list[LoadedModel] | list[tuple[str, str, LoadedModel]]
                   ) -> tuple[Service, ServingMetrics]:
     """A service for ``models`` (loaded models, or (name, version, model) triples) wired to metrics."""
     metrics = metrics or ServingMetrics()
-    service = Service(config, on_batch=metrics.batch)
+    log = None
+    if config is not None and config.log is not None:
+        settings = config.log
+        log = PredictionLog(settings.root, flush_interval_s=settings.flush_interval_s,
+                            max_queue_rows=settings.max_queue_rows, sample_rate=settings.sample_rate,
+                            exclude=settings.exclude, hash=settings.hash, salt=settings.salt)
+    service = Service(config, on_batch=metrics.batch, log=log)
     for entry in models:
         if isinstance(entry, tuple):
             name, version, model = entry
@@ -86,6 +93,8 @@ def create_app(service: Service, metrics: ServingMetrics,
         return json_response(body, 200 if service.ready else 503)
 
     async def metrics_route(request: Request, call: Call) -> Response:
+        if service.log is not None:
+            metrics.log_stats(service.log.stats())
         return Response(metrics.render(service.devices), media_type=CONTENT_TYPE)
 
     async def openapi_route(request: Request, call: Call) -> Response:
@@ -97,6 +106,8 @@ def create_app(service: Service, metrics: ServingMetrics,
         """Keep this process's resource gauges fresh for scrapes answered by another worker."""
         while True:
             metrics.resources.sample(service.devices)
+            if service.log is not None:
+                metrics.log_stats(service.log.stats())
             await asyncio.sleep(RESOURCE_INTERVAL_S)
 
     @contextlib.asynccontextmanager
