@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from modelport.errors import DeadlineExceededError, NotFoundError, NotReadyError
@@ -174,8 +175,10 @@ class Service:
         if log is None:
             return Answer(prediction, [])
         model = served.model
+        # the raw columns or records as decoded are 3-10x cheaper to log than a validated frame
+        logged = raw if isinstance(raw, dict | list) and not isinstance(rows, np.ndarray) else rows
         ids = log.submit(PredictionBatch(
-            endpoint=served.name, model=served.name, version=served.version, inputs=rows,
+            endpoint=served.name, model=served.name, version=served.version, inputs=logged,
             columns=model.signature.names, predictions=prediction.values,
             probabilities=prediction.probabilities, labels=prediction.labels, protocol=protocol,
             latency_ms=(time.perf_counter() - started) * 1000))
