@@ -10,6 +10,7 @@ from modelport.cli import (
     artifact_commands,
     env_commands,
     import_commands,
+    monitor_commands,
     registry_commands,
     serve_commands,
 )
@@ -29,6 +30,7 @@ app.add_typer(import_commands.import_app)
 app.command("env")(env_commands.env_command)
 app.command("dockerfile")(env_commands.dockerfile_command)
 app.command("serve")(serve_commands.serve_command(serve_commands.resolve_ref))
+app.add_typer(monitor_commands.monitor_app())
 
 
 def main() -> None:

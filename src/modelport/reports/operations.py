@@ -1,0 +1,82 @@
+"""Operational figures of a span of the prediction log: latency percentiles, throughput, errors by status.
+
+Latency percentiles are ``numpy.percentile`` (linear interpolation) over every request of the span,
+failed ones included, because a caller waits for those too. Throughput is requests per second of
+the span's length (a time window's nominal length; for count windows, first to last record). The
+error rate is the share of requests without a 2xx status; the server error rate the share of 5xx,
+which is what alerts: 4xx answers are the caller's fault and stay visible in the status classes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from modelport.reports import inputs as log
+
+
+@dataclass(frozen=True)
+class Operations:
+    """Requests, latency, throughput and status classes of one span (one version or all)."""
+
+    requests: int
+    seconds: float | None
+    latency_p50: float | None
+    latency_p95: float | None
+    latency_p99: float | None
+    status_classes: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def throughput(self) -> float | None:
+        """Requests per second, None when the span has no length."""
+        return self.requests / self.seconds if self.seconds else None
+
+    def share(self, *classes: str) -> float | None:
+        if not self.requests:
+            return None
+        return sum(self.status_classes.get(c, 0) for c in classes) / self.requests
+
+    @property
+    def error_rate(self) -> float | None:
+        """The share of requests without a 2xx status."""
+        ok = self.share("2xx")
+        return None if ok is None else 1.0 - ok
+
+    @property
+    def server_error_rate(self) -> float | None:
+        return self.share("5xx")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"requests": self.requests, "seconds": self.seconds, "throughput": self.throughput,
+                "latency_ms": {"p50": self.latency_p50, "p95": self.latency_p95, "p99": self.latency_p99},
+                "status_classes": dict(self.status_classes), "error_rate": self.error_rate,
+                "server_error_rate": self.server_error_rate}
+
+
+def status_class(status: Any) -> str:
+    """``2xx``, ``4xx``, ... for an HTTP status; ``unknown`` for a missing one."""
+    number = pd.to_numeric(status, errors="coerce")
+    return "unknown" if pd.isna(number) else f"{int(number) // 100}xx"
+
+
+def operations(frame: pd.DataFrame, seconds: float | None) -> Operations:
+    """The figures of the rows of one span that lasted ``seconds``."""
+    latency = pd.to_numeric(frame[log.LATENCY], errors="coerce").to_numpy(dtype=np.float64)
+    latency = latency[np.isfinite(latency)]
+    p50 = p95 = p99 = None
+    if latency.size:
+        p50, p95, p99 = (float(v) for v in np.percentile(latency, [50, 95, 99]))
+    classes: dict[str, int] = {}
+    for status in frame[log.STATUS].tolist():
+        name = status_class(status)
+        classes[name] = classes.get(name, 0) + 1
+    return Operations(len(frame), seconds, p50, p95, p99, dict(sorted(classes.items())))
+
+
+def by_version(frame: pd.DataFrame, seconds: float | None) -> dict[str, Operations]:
+    """The figures of each model version in the rows, by version."""
+    names = log.versions(frame)
+    return {name: operations(frame[names == name], seconds) for name in sorted(set(names.tolist()))}
