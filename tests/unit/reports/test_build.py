@@ -74,7 +74,8 @@ def test_realized_performance_equals_sklearn_on_the_labelled_rows(shifted_report
                                                                   shifted_log: pd.DataFrame) -> None:
     for window in shifted_report.windows:
         assert window.span.start is not None
-        rows = shifted_log[(shifted_log["time"] >= window.span.start) & (shifted_log["time"] < window.span.end)]
+        times = shifted_log["time"]
+        rows = shifted_log[(times >= window.span.start) & (times < window.span.end)]
         rows = rows[rows["label"].notna()]
         if not len(rows):
             assert window.performance is None
