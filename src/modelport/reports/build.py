@@ -181,7 +181,10 @@ def build_report(reference: Reference, predictions: pd.DataFrame, *, window: str
     features = drift_trends(reports, overall.data_drift, lambda w: w.data_drift, config.persistence)
     outputs = drift_trends(reports, overall.prediction_drift, lambda w: w.prediction_drift,
                            config.persistence)
-    metrics = metric_trends(reports, overall, config.persistence)
+    metrics = metric_trends(reports, overall, config.persistence, config.quiet_metrics)
+    notes.extend(f"{m.metric} broke its bound in windows {', '.join(map(str, m.alert_windows))} but never "
+                 "alerts: it is biased upward in small windows." for m in metrics
+                 if m.metric in config.quiet_metrics and m.alert_windows)
     scored = log.succeeded(whole_frame)
     importance = _importance(reference, scored, monitors.features, predict, config, notes)
     distributions = _distributions(reference, scored, monitors, features, outputs, overall.span)

@@ -5,12 +5,12 @@ distance threshold), so over 24 hourly windows a sound test still alarms now and
 did not change. An alert therefore needs the change to hold: it fires when the whole range, tested
 as one window, drifted (or broke a performance bound), or when each of the last ``persistence``
 evaluated windows did. A single window that alarms is shown, not alerted on. Features the A/A check
-did not trust never alert.
+did not trust never alert, and neither do the metrics a report names as quiet.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 from modelport.monitoring.drift import DriftResult, FeatureDrift
 from modelport.monitoring.performance import MetricResult, PerformanceResult
@@ -87,7 +87,8 @@ def _metric(result: PerformanceResult | None, name: str) -> MetricResult | None:
 
 
 def metric_trend(name: str, spans: Sequence[Span], results: Sequence[PerformanceResult | None],
-                 overall: PerformanceResult | None, persistence: int, estimated: bool) -> MetricTrend:
+                 overall: PerformanceResult | None, persistence: int, estimated: bool,
+                 quiet: Collection[str] = ()) -> MetricTrend:
     """The trend of one metric over windows whose results are ``results`` (None: not evaluated)."""
     seen = [(span, m) for span, r in zip(spans, results, strict=True)
             if (m := _metric(r, name)) is not None and m.value is not None]
@@ -101,22 +102,23 @@ def metric_trend(name: str, spans: Sequence[Span], results: Sequence[Performance
         overall=whole.value if whole is not None else None,
         alert_windows=tuple(span.index for span, m in seen if m.alert),
         since=seen[-run][0].start if run else None,
-        alert=(whole is not None and whole.alert) or run >= persistence,
+        alert=name not in quiet and ((whole is not None and whole.alert) or run >= persistence),
     )
 
 
-def metric_trends(windows: Sequence[WindowReport], overall: WindowReport, persistence: int
-                  ) -> tuple[MetricTrend, ...]:
+def metric_trends(windows: Sequence[WindowReport], overall: WindowReport, persistence: int,
+                  quiet: Collection[str] = ()) -> tuple[MetricTrend, ...]:
     """Realized metrics over the windows with labels; estimated ones over the windows without."""
     spans = [w.span for w in windows]
     out: list[MetricTrend] = []
     realized = [w.performance for w in windows]
     names = _names([overall.performance, *realized])
-    out.extend(metric_trend(n, spans, realized, overall.performance, persistence, False) for n in names)
+    out.extend(metric_trend(n, spans, realized, overall.performance, persistence, False, quiet)
+               for n in names)
     unlabelled = [w.estimated if w.performance is None else None for w in windows]
     whole = overall.estimated if overall.performance is None else None
     names = _names([whole, *unlabelled])
-    out.extend(metric_trend(n, spans, unlabelled, whole, persistence, True) for n in names)
+    out.extend(metric_trend(n, spans, unlabelled, whole, persistence, True, quiet) for n in names)
     return tuple(out)
 
 

@@ -97,3 +97,13 @@ def test_estimated_metrics_count_only_where_labels_are_missing() -> None:
     assert estimated.alert_windows == (2, 3)  # window 0 has labels: its estimate does not count
     assert estimated.alert
     assert estimated.since == START + pd.Timedelta(hours=2)
+
+
+def test_a_quiet_metric_is_followed_but_never_alerts() -> None:
+    windows = [_window(i, performance=_performance(0.7, True)) for i in range(3)]
+    overall = WindowReport(windows[0].span, windows[0].operations, {}, performance=_performance(0.7, True))
+    (loud,) = metric_trends(windows, overall, persistence=2)
+    (quiet,) = metric_trends(windows, overall, persistence=2, quiet={"accuracy"})
+    assert loud.alert
+    assert not quiet.alert
+    assert quiet.alert_windows == loud.alert_windows == (0, 1, 2)
