@@ -65,9 +65,12 @@ class Monitors:
                                      scores=tuple(self.scores) if classification else (),
                                      classes=reference.classes, positive=config.positive,
                                      bounds=config.bounds, sigmas=config.sigmas)
-        self.performance = PerformanceCalculator(settings).fit(labelled)
         if classification and self.scores:
+            # the estimator fits a realized calculator of the same settings: one bootstrap, not two
             self.estimated = EstimatedPerformanceCalculator(settings).fit(labelled)
+            self.performance = self.estimated.realized
+        else:
+            self.performance = PerformanceCalculator(settings).fit(labelled)
 
 
 def _windows(frame: pd.DataFrame, window: str | int, since: TimeLike | None,

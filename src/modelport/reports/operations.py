@@ -42,8 +42,8 @@ class Operations:
     @property
     def error_rate(self) -> float | None:
         """The share of requests without a 2xx status."""
-        ok = self.share("2xx")
-        return None if ok is None else 1.0 - ok
+        failed = [name for name in self.status_classes if name != "2xx"]
+        return self.share(*failed)
 
     @property
     def server_error_rate(self) -> float | None:
@@ -56,10 +56,13 @@ class Operations:
                 "server_error_rate": self.server_error_rate}
 
 
-def status_class(status: Any) -> str:
-    """``2xx``, ``4xx``, ... for an HTTP status; ``unknown`` for a missing one."""
-    number = pd.to_numeric(status, errors="coerce")
-    return "unknown" if pd.isna(number) else f"{int(number) // 100}xx"
+def status_classes(statuses: pd.Series) -> dict[str, int]:
+    """How many statuses fall in each class (``2xx``, ``4xx``, ...; ``unknown`` for a missing one)."""
+    hundreds = pd.to_numeric(statuses, errors="coerce") // 100
+    counts = hundreds.value_counts(dropna=False)
+    out = {("unknown" if k != k else f"{int(k)}xx"): int(v)  # k != k: NaN, a missing status
+           for k, v in zip(counts.index.tolist(), counts.tolist(), strict=True)}
+    return dict(sorted(out.items()))
 
 
 def operations(frame: pd.DataFrame, seconds: float | None) -> Operations:
@@ -69,11 +72,7 @@ def operations(frame: pd.DataFrame, seconds: float | None) -> Operations:
     p50 = p95 = p99 = None
     if latency.size:
         p50, p95, p99 = (float(v) for v in np.percentile(latency, [50, 95, 99]))
-    classes: dict[str, int] = {}
-    for status in frame[log.STATUS].tolist():
-        name = status_class(status)
-        classes[name] = classes.get(name, 0) + 1
-    return Operations(len(frame), seconds, p50, p95, p99, dict(sorted(classes.items())))
+    return Operations(len(frame), seconds, p50, p95, p99, status_classes(frame[log.STATUS]))
 
 
 def by_version(frame: pd.DataFrame, seconds: float | None) -> dict[str, Operations]:
