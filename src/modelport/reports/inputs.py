@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from modelport.core.schema import Signature
-from modelport.errors import Problem, SchemaError
+from modelport.errors import ArtifactFormatError, Problem, SchemaError
 from modelport.inference import reference as artifact_reference
 from modelport.inference.load import verify
 
@@ -74,6 +74,9 @@ def load_reference(path: str | Path, version: str | None = None) -> Reference:
     """The reference sample of the artifact at ``path`` (digests checked, the model not loaded)."""
     verified = verify(path, allow_env_mismatch=True)
     manifest = verified.manifest
+    if not (verified.root / artifact_reference.SAMPLE).is_file():
+        raise ArtifactFormatError(f"{path} has no reference sample ({artifact_reference.SAMPLE}) "
+                                  "to monitor with")
     sample = artifact_reference.read_sample(verified.root)
     importances: dict[str, dict[str, float]] = {}
     if (verified.root / artifact_reference.IMPORTANCES).is_file():
