@@ -26,7 +26,7 @@ from modelport.monitoring.performance import (
 )
 from modelport.monitoring.windows import TimeLike, Window, by_count, by_time
 from modelport.reports import inputs as log
-from modelport.reports.config import ReportConfig
+from modelport.reports.config import QUIET_BECAUSE, ReportConfig
 from modelport.reports.distributions import distribution
 from modelport.reports.inputs import Reference
 from modelport.reports.operations import by_version, operations
@@ -186,8 +186,8 @@ def build_report(reference: Reference, predictions: pd.DataFrame, *, window: str
                            config.persistence)
     metrics = metric_trends(reports, overall, config.persistence, config.quiet_metrics)
     notes.extend(f"{m.metric} broke its bound in windows {', '.join(map(str, m.alert_windows))} but never "
-                 "alerts: it is biased upward in small windows." for m in metrics
-                 if m.metric in config.quiet_metrics and m.alert_windows)
+                 f"alerts: {QUIET_BECAUSE.get(m.metric, 'the report was told to keep it quiet')}."
+                 for m in metrics if m.metric in config.quiet_metrics and m.alert_windows)
     scored = log.succeeded(whole_frame)
     importance = _importance(reference, scored, monitors.features, predict, config, notes)
     distributions = _distributions(reference, scored, monitors, features, outputs, overall.span)

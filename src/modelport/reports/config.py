@@ -13,6 +13,7 @@ from modelport.monitoring.performance import Bound
 #: few rows (about 0.07 for a perfectly calibrated model on 170 rows in 10 bins, against 0.02 on
 #: 2,000), and its bound allows for the spread of the difference, not for that bias
 QUIET_METRICS = frozenset({"calibration_error"})
+QUIET_BECAUSE = {"calibration_error": "it is biased upward in small windows"}
 
 
 @dataclass(frozen=True)
