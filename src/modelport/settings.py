@@ -46,6 +46,11 @@ class Settings:
             user=env.get(USER_VARIABLE) or _os_user(),
         )
 
+    @property
+    def predictions(self) -> Path:
+        """Where the prediction log and its feedback are kept: ``home/predictions``."""
+        return self.home / "predictions"
+
     def registry_config(self) -> RegistryConfig:
         url = self.registry_url or f"sqlite:///{self.home / 'registry.db'}"
         return RegistryConfig(url=url, artifacts=self.artifacts, user=self.user)

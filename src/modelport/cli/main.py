@@ -9,6 +9,7 @@ import typer
 from modelport.cli import (
     artifact_commands,
     env_commands,
+    feedback_commands,
     import_commands,
     monitor_commands,
     registry_commands,
@@ -29,6 +30,7 @@ app.command("archive")(registry_commands.archive_command)
 app.add_typer(import_commands.import_app)
 app.command("env")(env_commands.env_command)
 app.command("dockerfile")(env_commands.dockerfile_command)
+app.command("feedback")(feedback_commands.feedback_command)
 app.command("serve")(serve_commands.serve_command(serve_commands.resolve_ref))
 app.add_typer(monitor_commands.monitor_app())
 
