@@ -1,5 +1,6 @@
-"""``modelport monitor report`` through typer's runner: NAME resolved in the registry, predictions from a
-file or the composition root's loader, HTML or JSON written, exit 0 when quiet and 8 when an alert fires."""
+"""``modelport monitor report`` through typer's runner: NAME resolved in the registry, predictions from the
+prediction log (labels joined from feedback), a file or an injected loader, HTML or JSON written, exit 0
+when quiet and 8 when an alert fires."""
 
 from __future__ import annotations
 
@@ -13,7 +14,14 @@ from typer.testing import CliRunner
 
 import modelport
 from modelport.cli.main import app
-from modelport.cli.monitor_commands import PredictionQuery, monitor_app, parse_window, time_range
+from modelport.cli.monitor_commands import (
+    PredictionQuery,
+    callers_traffic,
+    monitor_app,
+    parse_window,
+    time_range,
+)
+from modelport.predictions import FeedbackStore, PredictionBatch, PredictionLog
 from modelport.registry.service import Registry
 from modelport.settings import Settings
 from tests.prediction_logs import START, credit_halves, pack_credit, prediction_log
@@ -42,7 +50,7 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 @pytest.fixture
 def registered(files: dict[str, Path]) -> dict[str, Path]:
-    """The credit artifact registered as credit:1 and credit:2 (the same artifact), production on 1."""
+    """The credit artifact registered as credit:1, the production version."""
     with Registry(Settings.from_env().registry_config()) as registry:
         registry.register(files["artifact"])
         registry.set_alias("credit", "production", 1)
@@ -124,7 +132,7 @@ def test_the_composition_roots_loader_gets_the_query(registered: dict[str, Path]
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["credit"], "pass --predictions"),
+    (["credit", "--predictions", "missing.parquet"], "no such file"),
     (["./credit.artifact", "--predictions", "x.parquet"], "is not a model name"),
     (["credit", "--since", "1h", "--from", "2026-01-01", "--predictions", "x.parquet"], "not both"),
     (["credit", "--window", "soon", "--predictions", "x.parquet"], "neither a span"),
@@ -144,3 +152,47 @@ def test_window_and_range_parsing() -> None:
     assert time_range("24h", None, None, 500, now) == (pd.Timestamp("2026-01-31 13:27", tz="UTC"), now)
     assert time_range(None, "2026-01-05T01:00", None, "1h", now) == (START + pd.Timedelta("1h"), None)
     assert time_range(None, None, None, "1d", now) == (None, None)
+
+
+def _log_batches(log: PredictionLog, frame: pd.DataFrame, rows: int = 50, **fields: object) -> None:
+    """Submit the frame's rows as the server would: a request of up to ``rows`` rows at a time, each
+    within one hour, logged at the time of its first row."""
+    features = [c for c in frame if c.startswith("input.")]
+    hours = frame["time"].dt.floor("1h")
+    parts = [hour[at:at + rows] for _, hour in frame.groupby(hours) for at in range(0, len(hour), rows)]
+    for part in parts:
+        inputs = part[features].set_axis([c.removeprefix("input.") for c in features], axis=1)
+        log.submit(PredictionBatch(
+            endpoint="credit", model="credit", version=str(fields.get("version", "1")), inputs=inputs,
+            predictions=part["prediction"].to_numpy(),
+            probabilities=part[["proba.bad", "proba.good"]].to_numpy(), labels=["bad", "good"],
+            role=str(fields.get("role", "primary")), latency_ms=float(part["latency_ms"].mean()),
+            ids=[f"{fields.get('role', 'primary')}-{i}" for i in part["id"]],
+            time=part["time"].iloc[0].floor("us").to_pydatetime()))
+
+
+def test_the_report_reads_the_prediction_log_and_its_feedback(registered: dict[str, Path]) -> None:
+    shifted = pd.read_parquet(registered["shifted"])
+    root = Settings.from_env().predictions
+    with PredictionLog(root, flush_interval_s=3600) as log:
+        _log_batches(log, shifted)
+        _log_batches(log, shifted.iloc[:500], role="shadow", version="2")
+    labelled = shifted[shifted["label"].notna()]
+    receipt = FeedbackStore(root).add("credit", [f"primary-{i}" for i in labelled["id"]],
+                                      labels=labelled["label"].to_numpy())
+    assert receipt.match.joined == len(labelled)
+    result = runner.invoke(app, ["monitor", "report", "credit", *RANGE, "--json", "--no-importance"])
+    assert result.exit_code == 8, result.output
+    data = json.loads(result.stdout)
+    assert {a["subject"] for a in data["summary"]["alerts"] if a["kind"] == "data_drift"} == \
+        {"Age", "Amount", "Home"}
+    assert data["overall"]["span"]["requests"] == len(shifted)  # shadow copies left out
+    assert data["overall"]["span"]["labelled"] == len(labelled)
+    assert [w["span"]["labelled"] > 0 for w in data["windows"]] == [True] * 4 + [False] * 2
+
+
+def test_a_bare_name_leaves_shadow_copies_out_and_a_version_keeps_them() -> None:
+    frame = pd.DataFrame({"role": ["primary", "shadow", "canary", "shadow"], "version": ["1", "2", "3", "2"]})
+    every = callers_traffic(frame, PredictionQuery("credit", None, None, None))
+    assert every["role"].tolist() == ["primary", "canary"]
+    assert len(callers_traffic(frame, PredictionQuery("credit", "2", None, None))) == 4

@@ -32,7 +32,7 @@ app.command("env")(env_commands.env_command)
 app.command("dockerfile")(env_commands.dockerfile_command)
 app.command("feedback")(feedback_commands.feedback_command)
 app.command("serve")(serve_commands.serve_command(serve_commands.resolve_ref))
-app.add_typer(monitor_commands.monitor_app())
+app.add_typer(monitor_commands.monitor_app(monitor_commands.read_log))
 
 
 def main() -> None:

@@ -2,11 +2,13 @@
 
 NAME (``credit``, ``credit:3``, ``credit@production``) is resolved through the registry: the
 reference sample comes from the artifact of the version it names (a bare name: the production
-alias, else the latest version), or from ``--ref``. A bare name reports every version's predictions;
-``NAME:N`` or ``NAME@ALIAS`` only that version's. The predictions come from the loader the
-composition root passes in (the prediction-log reader), or from ``--predictions FILE.parquet``,
-a frame in the layout :mod:`modelport.reports.inputs` describes. The reports package (scipy,
-scikit-learn, plotly) loads only when the command runs, so the rest of the CLI starts fast.
+alias, else the latest version), or from ``--ref``. A bare name reports the traffic callers saw
+(primary, canary and A/B rows of every version; shadow copies would count each request twice);
+``NAME:N`` or ``NAME@ALIAS`` every prediction of that version, shadows included. The predictions
+come from the loader the composition root passes in (:func:`read_log`: the prediction log under
+``$MODELPORT_HOME`` joined with its feedback), or from ``--predictions FILE.parquet``, a frame in
+the layout :mod:`modelport.reports.inputs` describes. The reports package (scipy, scikit-learn,
+plotly) loads only when the command runs, so the rest of the CLI starts fast.
 """
 
 from __future__ import annotations
@@ -82,9 +84,20 @@ def file_loader(path: Path) -> PredictionLoader:
     return load
 
 
-def no_log(query: PredictionQuery) -> pd.DataFrame:
-    raise ConfigError(f"no prediction log to read the predictions of {query.model} from: "
-                      "pass --predictions FILE.parquet")
+def read_log(query: PredictionQuery) -> pd.DataFrame:
+    """The prediction log the environment configures, joined with its feedback (labels by id)."""
+    from modelport.predictions import joined
+    from modelport.settings import Settings
+
+    return joined(Settings.from_env().predictions, query.model, query.since, query.until,
+                  version=query.version)
+
+
+def callers_traffic(frame: pd.DataFrame, query: PredictionQuery) -> pd.DataFrame:
+    """Without a version: the rows callers were answered with (shadow copies left out)."""
+    if query.version is not None or "role" not in frame:
+        return frame
+    return frame[frame["role"].astype(str) != "shadow"].reset_index(drop=True)
 
 
 def parse_window(text: str) -> str | int:
@@ -211,7 +224,8 @@ def report_command(loader: PredictionLoader) -> Callable[..., None]:
         first, last = time_range(since, start, end, span, pd.Timestamp.now(tz="UTC"))
         target = resolve(name, ref)
         read = file_loader(predictions) if predictions is not None else loader
-        frame = read(PredictionQuery(target.model, target.version, first, last))
+        query = PredictionQuery(target.model, target.version, first, last)
+        frame = callers_traffic(read(query), query)
         reference = load_reference(target.reference_path, target.reference_version)
         config = ReportConfig()
         if max_error_rate is not None:
@@ -234,7 +248,7 @@ def report_command(loader: PredictionLoader) -> Callable[..., None]:
     return report
 
 
-def monitor_app(loader: PredictionLoader = no_log) -> typer.Typer:
+def monitor_app(loader: PredictionLoader = read_log) -> typer.Typer:
     """The ``monitor`` command group, reading predictions through ``loader``."""
     app = typer.Typer(name="monitor", no_args_is_help=True, help="Monitor models in production.")
     app.command("report")(report_command(loader))

@@ -126,7 +126,7 @@ def _importance(reference: Reference, scored: pd.DataFrame, features: list[str],
     elif "permutation" not in reference.importances:
         reason = "the reference has no permutation importances (it was packed without labels)"
     elif len(features) < len(reference.features):
-        reason = "the prediction log lacks some input columns, so the model cannot be run on it"
+        reason = "the prediction log lacks or hashes some input columns, so the model cannot run on it"
     elif rows < config.importance_min_rows:
         reason = f"{rows} labelled rows, fewer than the {config.importance_min_rows} it needs"
     if reason is not None or predict is None:
@@ -164,12 +164,16 @@ def build_report(reference: Reference, predictions: pd.DataFrame, *, window: str
     """The monitoring report of ``predictions`` (the prediction-log frame) against ``reference``."""
     config = config or ReportConfig()
     log.check_predictions(predictions)
+    predictions = log.conform(predictions, reference)
     notes: list[str] = []
-    logged = [str(c).removeprefix(log.INPUT_PREFIX) for c in predictions.columns
-              if str(c).startswith(log.INPUT_PREFIX)]
-    absent = [name for name in reference.features if name not in logged]
+    digests = log.hashed(predictions, reference)
+    logged = [name for c in predictions.columns if str(c).startswith(log.INPUT_PREFIX)
+              and (name := str(c).removeprefix(log.INPUT_PREFIX)) not in digests]
+    absent = [name for name in reference.features if name not in logged and name not in digests]
     if absent:
         notes.append(f"Not in the prediction log, so not monitored: {', '.join(absent)}.")
+    if digests:
+        notes.append(f"Stored as digests in the prediction log, so not monitored: {', '.join(digests)}.")
     scores = [c for c in reference.score_columns if c in predictions and c in reference.outputs]
     monitors = Monitors(reference, logged, scores, config)
     notes.extend(f"{name} is not monitored: {why}." for name, why in monitors.data.skipped_.items())

@@ -5,10 +5,16 @@ The predictions frame has one row per prediction: ``id``, ``time`` (UTC timestam
 ``prediction``, ``proba.<label>`` per class for classifiers, and optionally ``label`` (delayed ground
 truth joined by id; missing where it has not arrived). Whatever writes the log, this module is the
 one place that knows those names; everything else asks it for the inputs, outputs or labelled rows.
+
+The prediction log (:mod:`modelport.predictions`) writes this layout, plus ``role`` and
+``sample_rate``. What a log does to values is undone or avoided here: labels read back as text
+(``"1"`` for the class 1) get the reference's classes again, and input columns stored as salted
+digests are recognised so they are not compared with the reference's raw values.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,10 +35,16 @@ STATUS = "status"
 LATENCY = "latency_ms"
 PREDICTION = "prediction"
 LABEL = "label"
+ROLE = "role"
+SAMPLE_RATE = "sample_rate"
 INPUT_PREFIX = "input."
 PROBA_PREFIX = "proba."
 #: the columns every predictions frame must have (``id``, ``model`` and ``label`` are optional here)
 REQUIRED = (TIME, STATUS, LATENCY, PREDICTION)
+#: how the log stores a hashed input value: a sha256 hex digest
+DIGEST = re.compile(r"[0-9a-f]{64}")
+#: values looked at to tell whether a column holds digests
+DIGEST_SAMPLE = 1000
 
 
 def proba_column(label: Any) -> str:
@@ -131,3 +143,47 @@ def versions(frame: pd.DataFrame) -> pd.Series:
     if VERSION not in frame:
         return pd.Series(["-"] * len(frame), index=frame.index, dtype=object)
     return frame[VERSION].astype(str)
+
+
+def _as_classes(values: pd.Series, classes: tuple[Any, ...]) -> pd.Series | None:
+    """The values with text spellings of a class (``"1"``) replaced by the class; None if all fit."""
+    known = set(classes)
+    if values.dropna().isin(known).all():
+        return None
+    by_text = {str(c): c for c in classes}
+    fixed = [v if v in known or pd.isna(v) else by_text.get(str(v), v) for v in values.tolist()]
+    return pd.Series(fixed, index=values.index, dtype=object)
+
+
+def conform(frame: pd.DataFrame, reference: Reference) -> pd.DataFrame:
+    """The frame with predictions and labels of the reference's types (a copy only when one changes)."""
+    changes: dict[str, pd.Series] = {}
+    for column in (PREDICTION, LABEL):
+        if column not in frame:
+            continue
+        values = frame[column]
+        if reference.task == "classification" and reference.classes:
+            fixed = _as_classes(values, reference.classes)
+            if fixed is not None:
+                changes[column] = fixed
+        elif reference.task == "regression" and not pd.api.types.is_numeric_dtype(values.dtype):
+            changes[column] = pd.to_numeric(values, errors="coerce")
+    return frame.assign(**changes) if changes else frame
+
+
+def _digests(values: pd.Series) -> bool:
+    sample = values.dropna().head(DIGEST_SAMPLE)
+    return bool(len(sample)) and bool(sample.map(lambda v: isinstance(v, str) and DIGEST.fullmatch(v)
+                                                 is not None).all())
+
+
+def hashed(frame: pd.DataFrame, reference: Reference) -> list[str]:
+    """The features the log stores as digests while the reference holds raw values."""
+    out = []
+    for name in reference.features:
+        column = f"{INPUT_PREFIX}{name}"
+        if column not in frame or pd.api.types.is_numeric_dtype(frame[column].dtype):
+            continue
+        if _digests(frame[column]) and not _digests(reference.inputs[name]):
+            out.append(name)
+    return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from pathlib import Path
 
@@ -10,8 +11,8 @@ import pytest
 
 import modelport
 from modelport.errors import ArtifactFormatError, SchemaError
-from modelport.reports import Reference, load_reference
-from modelport.reports.inputs import check_predictions, inputs, labels, outputs, succeeded
+from modelport.reports import Reference, build_report, load_reference
+from modelport.reports.inputs import check_predictions, conform, hashed, inputs, labels, outputs, succeeded
 from tests.artifacts import resign
 from tests.prediction_logs import credit_halves
 
@@ -51,3 +52,31 @@ def test_the_predictions_frame_contract(steady_log: pd.DataFrame) -> None:
     assert list(inputs(rows, ["Age", "Home", "Nope"]).columns) == ["Age", "Home"]
     assert list(outputs(rows, ["proba.good", "proba.other"]).columns) == ["prediction", "proba.good"]
     assert labels(rows.drop(columns=["label"])).isna().all()
+
+
+def test_labels_read_back_as_text_get_the_reference_classes(reference: Reference) -> None:
+    from dataclasses import replace
+
+    numeric = replace(reference, classes=(0, 1))
+    frame = pd.DataFrame({"prediction": [0, 1, 1], "label": ["1", None, "0"]})
+    fixed = conform(frame, numeric)
+    assert fixed["label"].tolist() == [1, None, 0]
+    assert fixed["prediction"].tolist() == [0, 1, 1]
+    same = pd.DataFrame({"prediction": ["good", "bad"], "label": ["bad", None]})
+    assert conform(same, reference) is same  # nothing to change, no copy
+
+
+def test_columns_the_log_stored_as_digests_are_recognised(reference: Reference,
+                                                          steady_log: pd.DataFrame) -> None:
+    digest = hashlib.sha256(b"salt" + b"owner").hexdigest()
+    frame = steady_log.assign(**{"input.Home": digest, "input.Job": None})
+    assert hashed(frame, reference) == ["Home"]
+    assert hashed(steady_log, reference) == []
+
+
+def test_a_report_leaves_hashed_columns_unmonitored(reference: Reference, steady_log: pd.DataFrame) -> None:
+    codes = steady_log["input.Home"].map(lambda v: hashlib.sha256(str(v).encode()).hexdigest())
+    report = build_report(reference, steady_log.assign(**{"input.Home": codes}), window="1d")
+    assert "Home" not in [t.name for t in report.features]
+    assert report.alerts == ()
+    assert any("Stored as digests" in note and "Home" in note for note in report.notes)

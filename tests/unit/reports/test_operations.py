@@ -29,3 +29,15 @@ def test_operations_of_a_span() -> None:
     assert versions["2"].status_classes == {"2xx": 3, "4xx": 1, "5xx": 1}
     empty = operations(frame.iloc[:0], 5.0)
     assert (empty.latency_p99, empty.error_rate, empty.throughput) == (None, None, 0.0)
+
+
+def test_a_sampled_log_counts_each_row_as_the_requests_it_stands_for() -> None:
+    frame = pd.DataFrame({"status": [200, 200, 500, 200], "latency_ms": [1.0, 2.0, 3.0, 4.0],
+                          "sample_rate": [0.25, 0.25, 0.25, 0.5]})
+    ops = operations(frame, 10.0)
+    assert ops.requests == 4
+    assert ops.served == 14.0
+    assert ops.throughput == 1.4
+    assert ops.server_error_rate == 0.25
+    assert ops.to_dict()["served"] == 14.0
+    assert operations(frame.assign(sample_rate=1.0), 10.0).sampled_served is None
