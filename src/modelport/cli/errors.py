@@ -30,6 +30,7 @@ EXIT_CODES: tuple[tuple[type[BaseException], int], ...] = (
     (errors.FlavorError, 2),
     (errors.ConfigError, 2),
     (errors.DeployError, 7),
+    (errors.AlertsFiredError, 8),
     (errors.ModelportError, 1),
 )
 

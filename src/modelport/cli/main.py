@@ -11,6 +11,7 @@ from modelport.cli import (
     env_commands,
     feedback_commands,
     import_commands,
+    monitor_commands,
     registry_commands,
     serve_commands,
 )
@@ -31,6 +32,7 @@ app.command("env")(env_commands.env_command)
 app.command("dockerfile")(env_commands.dockerfile_command)
 app.command("feedback")(feedback_commands.feedback_command)
 app.command("serve")(serve_commands.serve_command(serve_commands.resolve_ref))
+app.add_typer(monitor_commands.monitor_app(monitor_commands.read_log))
 
 
 def main() -> None:
