@@ -41,6 +41,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -473,8 +474,8 @@ def _ratio(ours: float, theirs: float) -> str:
 
 def table(model: Model, results: dict[str, dict[int, Point]], concurrency: list[int]) -> list[str]:
     lines = [f"### {model.title}", "",
-             f"The model's own `predict` in the benchmark process: 1 row {model.own_us[1]:,.0f} µs, "
-             f"64 rows {model.own_us[64]:,.0f} µs.", "",
+             f"The model's own `predict` on a DataFrame in the benchmark process (CPU 1): 1 row "
+             f"{model.own_us[1]:,.0f} µs, 64 rows {model.own_us[64]:,.0f} µs.", "",
              "| server | connections | requests/s | p50 ms | p99 ms | modelport/peer requests/s "
              "| modelport/peer p99 |",
              "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
@@ -528,7 +529,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--servers", type=lambda v: _names(v, SERVERS), default=list(SERVERS))
     parser.add_argument("--models", type=lambda v: _names(v, MODELS), default=list(MODELS))
-    parser.add_argument("--concurrency", type=lambda v: [int(c) for c in v.split(",")], default=[1, 16, 64])
+    parser.add_argument("--concurrency", default=[1, 16, 64],
+                        type=lambda v: list(dict.fromkeys(int(c) for c in v.split(","))))
     parser.add_argument("--seconds", type=int, default=10, help="wrk duration of each point")
     parser.add_argument("--warmup", type=int, default=2, help="wrk seconds at the top concurrency first")
     parser.add_argument("--repeat", type=int, default=1,
@@ -565,20 +567,22 @@ def main() -> None:
             sections += [*table(model, results, args.concurrency), ""]
     load_after = os.getloadavg()
     command = "PYTHONPATH=src:. python bench/serving_peers.py " + " ".join(sys.argv[1:])
-    header = [f"{SECTION} ({started:%Y-%m-%d})", "",
-              f"`{command.strip()}` — {args.seconds} s of wrk per point after a {args.warmup} s warm-up"
-              + (f", best of {args.repeat} runs" if args.repeat > 1 else "") + "; "
-              "one process per server pinned to CPU 0 (taskset), wrk -t1 -cN pinned to CPU 1, one row per "
-              "request; a model's servers run side by side and each point is taken server after server, "
-              "so the machine's changing load falls on all alike; every server checked for 200 and the "
-              "right prediction on 20 rows before and after its runs. Peers from bench/peers/setup.sh: "
-              + _versions() + ". "
-              f"Shared 2-core machine: load average {load_before[0]:.1f} before, "
-              f"{load_after[0]:.1f} after, so figures are noisy. Ratios are modelport's figure "
-              "divided by the peer's in the same run (requests/s: above 1 is better; p99: below 1 is "
-              "better).", "",
-              "Request bodies:", ""]
-    header += [f"- {kind}: " + "; ".join(f"{', '.join(names)}: {note}" for note, names in bodies.items())
+    about = (f"`{command.strip()}` — {args.seconds} s of wrk per point after a {args.warmup} s warm-up"
+             + (f", best of {args.repeat} runs" if args.repeat > 1 else "") + "; "
+             "one process per server pinned to CPU 0 (taskset), wrk -t1 -cN pinned to CPU 1, one row per "
+             "request; a model's servers run side by side and each point is taken server after server, "
+             "so the machine's changing load falls on all alike; every server checked for 200 and the "
+             "right prediction on 20 rows before and after its runs. Peers from bench/peers/setup.sh: "
+             + _versions() + ". "
+             f"Shared 2-core machine: load average {load_before[0]:.1f} before, "
+             f"{load_after[0]:.1f} after, so figures are noisy. Ratios are modelport's figure "
+             "divided by the peer's in the same run (requests/s: above 1 is better; p99: below 1 is "
+             "better).")
+    header = [f"{SECTION} ({started:%Y-%m-%d})", "", textwrap.fill(about, 100, break_on_hyphens=False),
+              "", "Request bodies:", ""]
+    header += [textwrap.fill(f"- {kind}: " + "; ".join(f"{', '.join(names)}: {note}"
+                                                      for note, names in bodies.items()),
+                             100, subsequent_indent="  ", break_on_hyphens=False)
                for kind, bodies in notes.items()] + [""]
     text = "\n".join(header + sections).rstrip("\n") + "\n"
     print(text)
