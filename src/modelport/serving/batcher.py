@@ -49,6 +49,10 @@ def concat(parts: list[Rows]) -> pd.DataFrame:
     return frame
 
 
+#: turns of the event loop without a new request after which a forming batch stops waiting.
+INGEST_IDLE_TURNS = 3
+
+
 @dataclass(frozen=True)
 class BatchRecord:
     """What one model call did: rows, requests coalesced, each request's queue wait, the outputs."""
@@ -206,10 +210,12 @@ class MicroBatcher:
     async def _gather(self) -> list[_Item]:
         batch: list[_Item] = []
         rows = self._take(batch, 0)
-        if not batch or not self._arriving or rows >= self.max_batch_size or self.max_delay_s <= 0:
+        if not batch or rows >= self.max_batch_size or self.max_delay_s <= 0:
             return batch
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.max_delay_s
+        if not self._arriving:
+            return await self._ingest(batch, rows, deadline)
         while self._arriving and rows < self.max_batch_size:
             remaining = deadline - loop.time()
             if remaining <= 0:
@@ -218,6 +224,26 @@ class MicroBatcher:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), remaining)
             rows = self._take(batch, rows)
+        return batch
+
+    async def _ingest(self, batch: list[_Item], rows: int, deadline: float) -> list[_Item]:
+        """Under load, let the event loop take in the requests it has already received first.
+
+        While the model ran, the loop (sharing the CPU) fell behind: requests wait unread in their
+        sockets. Starting the next call at once would give it a handful of rows and starve the loop
+        again; instead yield while each turn of the loop brings more rows (and other requests are
+        known to be in the server), up to the batch size or the delay bound.
+        """
+        quiet = self.quiet
+        if quiet is None or quiet():
+            return batch
+        loop = asyncio.get_running_loop()
+        idle_turns = 0
+        while rows < self.max_batch_size and loop.time() < deadline and idle_turns < INGEST_IDLE_TURNS:
+            before = rows
+            await asyncio.sleep(0)
+            rows = self._take(batch, rows)
+            idle_turns = 0 if rows > before or self._arriving else idle_turns + 1
         return batch
 
     async def _run(self) -> None:

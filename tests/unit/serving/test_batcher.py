@@ -179,3 +179,29 @@ async def test_inline_answers_are_off_when_the_threshold_is_zero() -> None:
     finally:
         await batcher.stop()
     assert all(name.startswith("model-cheap") for name in seen)
+
+
+async def test_under_load_a_forming_batch_takes_in_requests_the_loop_is_still_receiving() -> None:
+    async def arrivals(batcher: MicroBatcher) -> list[BatchRecord]:
+        async def late(turns: int) -> Prediction:
+            for _ in range(turns):  # requests the loop parses one turn after another
+                await asyncio.sleep(0)
+            return await batcher.enqueue(_frame(float(turns)), proba=False)
+
+        batcher.start()
+        try:
+            first = batcher.enqueue(_frame(0.0), proba=False)
+            await asyncio.gather(first, *(late(turn) for turn in range(1, 9)))
+        finally:
+            await batcher.stop()
+        return records
+
+    records: list[BatchRecord] = []
+    busy = _batcher(records, max_delay_s=5.0)
+    busy.quiet = lambda: False  # other requests are in the server
+    assert [r.requests for r in await arrivals(busy)] == [9]
+
+    records = []
+    quiet = _batcher(records, max_delay_s=5.0)
+    quiet.quiet = lambda: True  # nothing else in the server: never wait
+    assert (await arrivals(quiet))[0].requests < 9
