@@ -71,6 +71,8 @@ PEERS = ROOT / "bench" / "peers"
 ENVS = Path(os.environ.get("MODELPORT_BENCH_ENVS", "/work/benchenvs"))
 SERVERS = ("modelport", "mlserver-batch", "mlserver", "bentoml-batch", "bentoml", "fastapi",
            "fastapi-async")
+#: modelport without its prediction log, to measure what logging every prediction costs (ask for it)
+EXTRA_SERVERS = ("modelport-nolog",)
 MODELS = ("forest", "logreg", "credit")
 SECTION = "## Serving against peers: MLServer, BentoML, FastAPI"
 CHECK_ROWS = 20
@@ -229,8 +231,9 @@ def _v2_answer(output: str | None) -> Callable[[Any], list[str]]:
 def server_for(kind: str, model: Model, port: int, work: Path, python: str, modelport_input: str
                ) -> Server:
     """The command line, environment, probe and protocol of one server on one model."""
-    if kind == "modelport":
+    if kind in ("modelport", "modelport-nolog"):
         outputs = [{"name": model.prediction_output}]
+        options = ["--no-log-predictions"] if kind == "modelport-nolog" else []
         env = {"PYTHONPATH": f"{ROOT / 'src'}:{os.environ.get('PYTHONPATH', '')}",
                "MODELPORT_HOME": str(work / "modelport-home")}
 
@@ -242,7 +245,7 @@ def server_for(kind: str, model: Model, port: int, work: Path, python: str, mode
         shape = ("per-column inputs (INT64, FP64, BYTES)" if model.tabular else
                  "one FP64 input per column" if modelport_input == "columns" else "one FP64 tensor [1, 30]")
         return Server([python, "-c", "from modelport.cli.main import main; main()", "serve",
-                       str(model.artifact), "--port", str(port)], env, ROOT, "/readyz",
+                       str(model.artifact), "--port", str(port), *options], env, ROOT, "/readyz",
                       f"/v2/models/{model.name}/infer", modelport_body,
                       _v2_answer(model.prediction_output), f"OIP v2, {shape}, outputs=[prediction]")
     if kind.startswith("mlserver"):
@@ -527,7 +530,8 @@ def _names(value: str, allowed: tuple[str, ...]) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--servers", type=lambda v: _names(v, SERVERS), default=list(SERVERS))
+    parser.add_argument("--servers", type=lambda v: _names(v, SERVERS + EXTRA_SERVERS),
+                        default=list(SERVERS))
     parser.add_argument("--models", type=lambda v: _names(v, MODELS), default=list(MODELS))
     parser.add_argument("--concurrency", default=[1, 16, 64],
                         type=lambda v: list(dict.fromkeys(int(c) for c in v.split(","))))
