@@ -2,7 +2,8 @@
 
 Started by credit_demo.py after the registry steps; it runs `modelport serve --workers 2` (a supervisor
 and two worker processes on one port) as a real process on a
-free port on 127.0.0.1, waits for readiness, sends good and bad requests, prints the answers, stops.
+free port on 127.0.0.1, waits for readiness, sends good and bad requests, prints the answers, runs
+`then` (the replay of a stream) against it, and stops it with SIGTERM (which flushes the prediction log).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +53,7 @@ def _show(label: str, response: httpx.Response) -> None:
     console.print(f"[bold]{label}[/] → {response.status_code} {text[:300]}", highlight=False)
 
 
-def serve_and_call(ref: str, rows: pd.DataFrame) -> None:
+def serve_and_call(ref: str, rows: pd.DataFrame, then: Callable[[str], None] | None = None) -> None:
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     command = [str(Path(sys.executable).with_name("modelport")), "serve", ref, "--port", str(port),
@@ -83,6 +85,8 @@ def serve_and_call(ref: str, rows: pd.DataFrame) -> None:
         console.print("metrics:", highlight=False)
         for line in requests:
             console.print(f"  {line}", highlight=False, soft_wrap=True)
+        if then is not None:
+            then(base)
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
