@@ -46,6 +46,9 @@ async def test_predictions_are_logged_with_their_ids_and_failures_with_their_sta
     assert ok["input.x2"].tolist() == [-0.2] * 4
     assert ok["prediction"].astype(int).tolist() == [int(model.predict([ROW])[0])] * 4
     assert (ok["latency_ms"] > 0).all()
+    scores = ok[[c for c in ok if c.startswith("proba.")]]
+    assert scores.shape[1] == 3  # every protocol's rows carry the scores monitoring needs
+    assert scores.notna().all().all()
     failed = logged[logged["status"] != 200]
     assert failed["status"].tolist() == [422]
     assert failed["protocol"].tolist() == ["v1"]

@@ -170,8 +170,11 @@ class Service:
         if not served.ready:
             raise NotReadyError(served.key, served.reason, self.config.retry_after_s)
         started = time.perf_counter()
-        rows, prediction = await self._infer(served, raw, proba=proba, offload=offload)
         log = self.log
+        # monitoring needs a classifier's scores whatever the protocol asked for (for classifiers
+        # packed as one-pass, probabilities cost nothing more)
+        wanted = proba or (log is not None and served.model.task == "classification")
+        rows, prediction = await self._infer(served, raw, proba=wanted, offload=offload)
         if log is None:
             return Answer(prediction, [])
         model = served.model
