@@ -29,6 +29,8 @@ EXIT_CODES: tuple[tuple[type[BaseException], int], ...] = (
     (errors.ArtifactFormatError, 2),
     (errors.FlavorError, 2),
     (errors.DeployError, 7),
+    (errors.RejectRateError, 9),
+    (errors.BatchError, 8),
     (errors.ModelportError, 1),
 )
 

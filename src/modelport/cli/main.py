@@ -8,6 +8,7 @@ import typer
 
 from modelport.cli import (
     artifact_commands,
+    batch_commands,
     env_commands,
     import_commands,
     registry_commands,
@@ -29,6 +30,7 @@ app.add_typer(import_commands.import_app)
 app.command("env")(env_commands.env_command)
 app.command("dockerfile")(env_commands.dockerfile_command)
 app.command("serve")(serve_commands.serve_command(serve_commands.resolve_ref))
+app.command("batch")(batch_commands.batch_command)
 
 
 def main() -> None:
