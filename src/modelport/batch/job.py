@@ -195,7 +195,8 @@ def run_batch(model: ModelSource, where: str, output: Path, config: BatchConfig,
         return _judge(BatchSummary(**_stored_summary(folder)), config)
     spec = ScoringSpec(str(verified.root), str(output), source.format,
                        model.version or f"{verified.manifest.name}@{verified.digest[:12]}",
-                       header["run_id"], config.id_column, config.keep_columns, config.allow_env_mismatch)
+                       header["run_id"], config.id_column, config.keep_columns, config.allow_env_mismatch,
+                       threads=max(1, default_workers() // config.workers))
     columns = None if source.format == "json" else list(dict.fromkeys([*signature.names,
                                                                         *spec.passthrough]))
     total = source.count_rows()

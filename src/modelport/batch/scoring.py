@@ -44,6 +44,8 @@ class ScoringSpec:
     id_column: str | None = None
     keep_columns: tuple[str, ...] = ()
     allow_env_mismatch: bool = False
+    #: native threads (BLAS, OpenMP) per worker: the cores shared out, so workers do not oversubscribe
+    threads: int = 1
 
     @property
     def passthrough(self) -> list[str]:
@@ -234,7 +236,10 @@ class ChunkScorer:
 
 
 def start_worker(spec: ScoringSpec) -> Callable[[Chunk], ChunkResult]:
-    """Load the model once in this worker process; return the function that scores one chunk."""
+    """Load the model once for the workers; return the function that scores one chunk."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(spec.threads)
     model = load(Path(spec.artifact), allow_env_mismatch=spec.allow_env_mismatch)
     scorer = ChunkScorer(model, spec)
     folder = OutputFolder(Path(spec.output))

@@ -1,14 +1,15 @@
-"""A pool of worker processes that each set up once, then run the tasks the main process feeds them.
+"""A pool of worker processes that set up once, then run the tasks the main process feeds them.
 
-The pool knows nothing of models or files: ``setup(state)`` runs once in every worker and returns
-the function that handles one task there (batch scoring loads the model in ``setup``). Tasks go to
+The pool knows nothing of models or files: ``setup(state)`` returns the function that handles one
+task (batch scoring loads the model there). It runs once, in a freshly spawned parent process of
+the workers, which then forks them: every worker starts with the model loaded, and the memory of
+the interpreter, the frameworks and the model is shared between them until written to. Tasks go to
 each worker's own inbox, at most ``depth`` at a time, so the main process reads ahead while the
 workers compute, never holds more than ``workers * depth`` tasks in flight, and knows which tasks a
 worker held if it dies. Results come back unordered, as they finish.
 
-Workers start with the ``spawn`` method (no fork of a process that holds Arrow's thread pools),
-ignore Ctrl-C (the main process stops them) and exit by themselves when the main process is gone,
-so a killed run leaves no process behind.
+Pool processes ignore Ctrl-C (the main process stops them) and exit by themselves when the main
+process is gone, so a killed run leaves no process behind.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import traceback
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from multiprocessing.connection import wait
 from multiprocessing.process import BaseProcess
 from multiprocessing.queues import Queue
 from types import TracebackType
@@ -107,28 +109,59 @@ class RemoteFailure:
         return exc
 
 
-def _worker_main(setup: Callable[[S], Callable[[T], R]], state: S, inbox: Queue[Any],
-                 outbox: Queue[Any], slot: int, parent: int) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+def _alive(pid: int) -> bool:
     try:
-        work = setup(state)
-    except BaseException as exc:
-        outbox.put((slot, None, False, RemoteFailure.of(exc)))
-        return
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _worker_main(work: Callable[[T], R], inbox: Queue[Any], outbox: Queue[Any], slot: int,
+                 main: int) -> None:
+    parent = os.getppid()
     while True:
         try:
             item = inbox.get(timeout=POLL_S)
         except queue.Empty:
-            if os.getppid() != parent:
+            if os.getppid() != parent or not _alive(main):
                 return
             continue
         if item is None:
             return
         task_id, task = item
         try:
-            outbox.put((slot, task_id, True, work(task)))
+            outbox.put(("result", slot, task_id, work(task)))
         except BaseException as exc:
-            outbox.put((slot, task_id, False, RemoteFailure.of(exc)))
+            outbox.put(("error", slot, task_id, RemoteFailure.of(exc)))
+
+
+def _parent_main(setup: Callable[[S], Callable[[T], R]], state: S, inboxes: list[Queue[Any]],
+                 outbox: Queue[Any], main: int) -> None:
+    """Set up once, fork the workers, report their pids, then report any that dies."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        work = setup(state)
+    except BaseException as exc:
+        outbox.put(("error", -1, None, RemoteFailure.of(exc)))
+        return
+    fork = mp.get_context("fork")
+    workers = [fork.Process(target=_worker_main, args=(work, inbox, outbox, slot, main), daemon=True,
+                            name=f"modelport-worker-{slot}") for slot, inbox in enumerate(inboxes)]
+    for worker in workers:
+        worker.start()  # before anything starts this process's queue threads: fork copies one thread
+    for slot, worker in enumerate(workers):
+        outbox.put(("started", slot, None, worker.pid))
+    running = dict(enumerate(workers))
+    while running and _alive(main):
+        wait([w.sentinel for w in running.values()], timeout=POLL_S)
+        for slot, worker in list(running.items()):
+            if worker.exitcode is not None:
+                del running[slot]
+                if worker.exitcode != 0:
+                    outbox.put(("died", slot, None, worker.exitcode))
 
 
 def _describe_exit(code: int | None) -> str:
@@ -148,24 +181,24 @@ class LocalPool(Generic[S, T, R]):
         self.config = config or PoolConfig()
         self.stats = PoolStats()
         self._context = mp.get_context("spawn")
-        self._processes: list[BaseProcess] = []
+        self._parent: BaseProcess | None = None
+        self._workers: dict[int, int] = {}
         self._inboxes: list[Queue[Any]] = []
         self._outbox: Queue[Any] | None = None
 
     @property
     def pids(self) -> list[int]:
-        return [p.pid for p in self._processes if p.pid is not None]
+        """The workers' parent and the workers that have started."""
+        parent = [self._parent.pid] if self._parent is not None and self._parent.pid else []
+        return parent + [self._workers[slot] for slot in sorted(self._workers)]
 
     def __enter__(self) -> LocalPool[S, T, R]:
         self._outbox = self._context.Queue()
-        for slot in range(self.config.workers):
-            inbox: Queue[Any] = self._context.Queue()
-            process = self._context.Process(
-                target=_worker_main, name=f"modelport-worker-{slot}", daemon=True,
-                args=(self.setup, self.state, inbox, self._outbox, slot, os.getpid()))
-            process.start()
-            self._inboxes.append(inbox)
-            self._processes.append(process)
+        self._inboxes = [self._context.Queue() for _ in range(self.config.workers)]
+        self._parent = self._context.Process(
+            target=_parent_main, name="modelport-workers",
+            args=(self.setup, self.state, self._inboxes, self._outbox, os.getpid()))
+        self._parent.start()
         return self
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
@@ -173,33 +206,40 @@ class LocalPool(Generic[S, T, R]):
         self.close(graceful=kind is None)
 
     def close(self, *, graceful: bool = True) -> None:
-        """Stop every worker: let them finish when ``graceful``, else terminate them now."""
-        for inbox, process in zip(self._inboxes, self._processes, strict=True):
-            if graceful and process.is_alive():
+        """Stop every worker: let them finish their tasks when ``graceful``, else terminate them now."""
+        parent = self._parent
+        if parent is None:
+            return
+        for inbox in self._inboxes:
+            if graceful and parent.is_alive():
                 inbox.put(None)
             else:
                 inbox.cancel_join_thread()
-        for process in self._processes:
-            process.join(timeout=10 if graceful else 0)
-            if process.is_alive():
-                process.terminate()
-                process.join(timeout=10)
-            if process.is_alive():
-                process.kill()
-                process.join()
+        parent.join(timeout=30 if graceful else 0)
+        if parent.is_alive():
+            # its workers' pids cannot be reused while it lives; a worker that started after the last
+            # report sees its parent go and exits by itself
+            for pid in self._workers.values():
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            parent.terminate()
+            parent.join(timeout=10)
+        if parent.is_alive():
+            parent.kill()
+            parent.join()
         for inbox in self._inboxes:
             inbox.close()
         if self._outbox is not None:
             self._outbox.cancel_join_thread()
             self._outbox.close()
-        self._processes, self._inboxes, self._outbox = [], [], None
+        self._parent, self._workers, self._inboxes, self._outbox = None, {}, [], None
 
     def map_unordered(self, tasks: Iterable[T]) -> Iterator[R]:
         """Run every task on some worker; yield results as they finish; re-raise a worker's error."""
         if self._outbox is None:
             raise RuntimeError("the pool is not started: use it as a context manager")
         outbox = self._outbox
-        held: list[deque[int]] = [deque() for _ in self._processes]
+        held: list[deque[int]] = [deque() for _ in self._inboxes]
         source = iter(tasks)
         exhausted = False
         in_flight = 0
@@ -221,19 +261,27 @@ class LocalPool(Generic[S, T, R]):
             if in_flight == 0:
                 return
             try:
-                slot, task_id, ok, payload = outbox.get(timeout=POLL_S)
+                kind, slot, task_id, payload = outbox.get(timeout=POLL_S)
             except queue.Empty:
-                self._check_alive(held)
+                self._check_parent(held)
                 continue
-            if not ok:
+            if kind == "started":
+                self._workers[slot] = payload
+            elif kind == "died":
+                pid = self._workers.get(slot, "?")
+                tasks_held = list(held[slot])
+                raise BatchError(f"worker process {pid} {_describe_exit(payload)}"
+                                 + (f" while it held tasks {tasks_held}" if tasks_held else ""))
+            elif kind == "error":
                 raise payload.rebuild()
-            held[slot].remove(task_id)
-            in_flight -= 1
-            yield payload
+            else:
+                held[slot].remove(task_id)
+                in_flight -= 1
+                yield payload
 
-    def _check_alive(self, held: list[deque[int]]) -> None:
-        for slot, process in enumerate(self._processes):
-            if not process.is_alive():
-                tasks = list(held[slot])
-                raise BatchError(f"worker process {process.pid} {_describe_exit(process.exitcode)}"
-                                 + (f" while it held tasks {tasks}" if tasks else ""))
+    def _check_parent(self, held: list[deque[int]]) -> None:
+        parent = self._parent
+        if parent is not None and not parent.is_alive():
+            tasks = [t for slot in held for t in slot]
+            raise BatchError(f"the workers' parent process {parent.pid} {_describe_exit(parent.exitcode)}"
+                             + (f" while its workers held tasks {tasks}" if tasks else ""))

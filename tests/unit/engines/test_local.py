@@ -12,9 +12,10 @@ from modelport.engines.local import LocalPool, PoolConfig, RemoteFailure
 from modelport.errors import BatchError, IntegrityError
 
 
-def _times(factor: int) -> Callable[[int], tuple[int, int]]:
-    """Setup of the test workers: runs once per process; tasks report the pid that ran them."""
-    return lambda task: (task * factor, os.getpid())
+def _times(factor: int) -> Callable[[int], tuple[int, int, int]]:
+    """Setup of the test workers; tasks report the pid that set up and the pid that ran them."""
+    setup_pid = os.getpid()
+    return lambda task: (task * factor, setup_pid, os.getpid())
 
 
 def _raising(kind: str) -> Callable[[int], int]:
@@ -33,13 +34,15 @@ def _failing_setup(_: object) -> Callable[[int], int]:
     raise IntegrityError("manifest.json", "is missing")
 
 
-def test_every_task_runs_once_on_the_workers() -> None:
+def test_every_task_runs_once_on_workers_set_up_once() -> None:
     with LocalPool(_times, 10, PoolConfig(workers=2)) as pool:
         results = list(pool.map_unordered(range(40)))
-        pids = set(pool.pids)
-    assert sorted(value for value, _ in results) == [i * 10 for i in range(40)]
-    assert {pid for _, pid in results} <= pids
-    assert os.getpid() not in pids
+        parent, *workers = pool.pids
+    assert sorted(value for value, _, _ in results) == [i * 10 for i in range(40)]
+    assert {setup_pid for _, setup_pid, _ in results} == {parent}
+    assert {pid for _, _, pid in results} <= set(workers)
+    assert len(workers) == 2
+    assert os.getpid() not in (parent, *workers)
 
 
 def test_read_ahead_is_bounded_by_workers_times_depth() -> None:
