@@ -36,8 +36,8 @@ S = TypeVar("S")
 T = TypeVar("T")
 R = TypeVar("R")
 
-#: how often an idle worker looks whether its parent is still alive, and the main process whether
-#: its workers are, in seconds
+#: how often pool processes look whether their parent is still there, and the main process whether
+#: the pool is, in seconds
 POLL_S = 0.5
 
 
@@ -109,24 +109,13 @@ class RemoteFailure:
         return exc
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _worker_main(work: Callable[[T], R], inbox: Queue[Any], outbox: Queue[Any], slot: int,
-                 main: int) -> None:
-    parent = os.getppid()
+                 parent: int) -> None:
     while True:
         try:
             item = inbox.get(timeout=POLL_S)
         except queue.Empty:
-            if os.getppid() != parent or not _alive(main):
+            if os.getppid() != parent:  # orphaned: the pool's parent process is gone
                 return
             continue
         if item is None:
@@ -148,14 +137,15 @@ def _parent_main(setup: Callable[[S], Callable[[T], R]], state: S, inboxes: list
         outbox.put(("error", -1, None, RemoteFailure.of(exc)))
         return
     fork = mp.get_context("fork")
-    workers = [fork.Process(target=_worker_main, args=(work, inbox, outbox, slot, main), daemon=True,
+    me = os.getpid()
+    workers = [fork.Process(target=_worker_main, args=(work, inbox, outbox, slot, me), daemon=True,
                             name=f"modelport-worker-{slot}") for slot, inbox in enumerate(inboxes)]
     for worker in workers:
         worker.start()  # before anything starts this process's queue threads: fork copies one thread
     for slot, worker in enumerate(workers):
         outbox.put(("started", slot, None, worker.pid))
     running = dict(enumerate(workers))
-    while running and _alive(main):
+    while running and os.getppid() == main:  # a dead process's children are handed to another at once
         wait([w.sentinel for w in running.values()], timeout=POLL_S)
         for slot, worker in list(running.items()):
             if worker.exitcode is not None:
