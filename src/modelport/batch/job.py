@@ -88,6 +88,8 @@ class BatchSummary:
     rows_per_second: float
     peak_chunks_in_flight: int
     chunk_rows: int
+    #: seconds until the workers were ready (model loaded and golden-checked once, workers forked)
+    startup_seconds: float = 0.0
 
     @property
     def reject_rate(self) -> float:
@@ -218,7 +220,8 @@ def run_batch(model: ModelSource, where: str, output: Path, config: BatchConfig,
         scored=tally.rows - tally.rejected, rejected=tally.rejected, chunks=tally.chunks,
         resumed_chunks=tally.resumed, seconds=seconds,
         rows_per_second=tally.new_rows / seconds if seconds > 0 else 0.0,
-        peak_chunks_in_flight=pool.stats.peak_in_flight, chunk_rows=config.chunk_rows)
+        peak_chunks_in_flight=pool.stats.peak_in_flight, chunk_rows=config.chunk_rows,
+        startup_seconds=pool.stats.ready_seconds or 0.0)
     folder.complete(summary.to_dict())
     return _judge(summary, config)
 

@@ -20,6 +20,7 @@ import os
 import pickle
 import queue
 import signal
+import time
 import traceback
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -64,10 +65,12 @@ class PoolConfig:
 
 @dataclass
 class PoolStats:
-    """What the pool did: tasks run and the most held in flight at once (the read-ahead bound)."""
+    """What the pool did: tasks run, the most held in flight at once (the read-ahead bound), and the
+    seconds from starting the pool until its workers were set up and forked."""
 
     tasks: int = 0
     peak_in_flight: int = 0
+    ready_seconds: float | None = None
 
 
 @dataclass(frozen=True)
@@ -175,6 +178,7 @@ class LocalPool(Generic[S, T, R]):
         self._workers: dict[int, int] = {}
         self._inboxes: list[Queue[Any]] = []
         self._outbox: Queue[Any] | None = None
+        self._entered = 0.0
 
     @property
     def pids(self) -> list[int]:
@@ -183,6 +187,7 @@ class LocalPool(Generic[S, T, R]):
         return parent + [self._workers[slot] for slot in sorted(self._workers)]
 
     def __enter__(self) -> LocalPool[S, T, R]:
+        self._entered = time.perf_counter()
         self._outbox = self._context.Queue()
         self._inboxes = [self._context.Queue() for _ in range(self.config.workers)]
         self._parent = self._context.Process(
@@ -257,6 +262,8 @@ class LocalPool(Generic[S, T, R]):
                 continue
             if kind == "started":
                 self._workers[slot] = payload
+                if self.stats.ready_seconds is None:
+                    self.stats.ready_seconds = time.perf_counter() - self._entered
             elif kind == "died":
                 pid = self._workers.get(slot, "?")
                 tasks_held = list(held[slot])
