@@ -1,8 +1,9 @@
 """Find a batch input's files and stream them as numbered chunks of exactly ``chunk_rows`` rows.
 
 Chunk ``i`` always holds rows ``[i * chunk_rows, (i + 1) * chunk_rows)`` of the files read in sorted
-order, so a resumed run cuts the same chunks as the run it continues. Parquet and CSV are read as a
-pyarrow dataset, batch by batch with little read-ahead, so memory does not grow with the input.
+order, so a resumed run cuts the same chunks as the run it continues. Parquet and CSV files are read
+batch by batch by Arrow's streaming readers, with little read-ahead, so memory does not grow with
+the input.
 JSON lines are cut into chunks as raw lines and parsed by the worker that scores them: Arrow's JSON
 reader stops at the first value whose type differs from the rows before it, where batch scoring
 must reject that one row and go on.
@@ -18,7 +19,8 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
-import pyarrow.dataset as ds
+import pyarrow.ipc
+import pyarrow.parquet as pq
 
 from modelport.errors import BatchError
 
@@ -26,7 +28,18 @@ from modelport.errors import BatchError
 FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".jsonl": "json", ".ndjson": "json"}
 
 #: most rows in one Arrow batch while reading; chunks are assembled from such batches
-READ_BATCH_ROWS = 65_536
+READ_BATCH_ROWS = 262_144
+
+
+def _to_ipc(table: pa.Table) -> pa.Buffer:
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue()
+
+
+def _chunk_from_ipc(index: int, start: int, rows: int, data: pa.Buffer) -> Chunk:
+    return Chunk(index, start, rows, pa.ipc.open_stream(data).read_all())
 
 
 @dataclass(frozen=True)
@@ -37,6 +50,13 @@ class Chunk:
     start: int
     rows: int
     data: pa.Table | bytes
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # a pickled slice of an Arrow array carries its whole parent buffer; the IPC format carries
+        # only the rows of the chunk
+        if isinstance(self.data, pa.Table):
+            return _chunk_from_ipc, (self.index, self.start, self.rows, _to_ipc(self.data))
+        return Chunk, (self.index, self.start, self.rows, self.data)
 
 
 def _visible(path: Path, root: Path) -> bool:
@@ -85,23 +105,58 @@ class InputSource:
         """Path, size and modification time of every file: a resumed run must see the same input."""
         return [[str(p), p.stat().st_size, p.stat().st_mtime_ns] for p in self.files]
 
-    def dataset(self) -> ds.Dataset:
-        if self.format == "parquet":
-            return ds.dataset([str(p) for p in self.files], format="parquet")
-        if self.format == "csv":
-            types = dict.fromkeys(self.text_columns, pa.string())
-            options = pacsv.ConvertOptions(column_types=types, strings_can_be_null=True)
-            return ds.dataset([str(p) for p in self.files], format=ds.CsvFileFormat(
-                convert_options=options))
-        raise BatchError(f"{self.format} input is not read as an Arrow dataset")
+    def _csv_convert(self, schema: pa.Schema | None = None) -> pacsv.ConvertOptions:
+        types: dict[str, pa.DataType] = {} if schema is None else dict(zip(schema.names, schema.types,
+                                                                           strict=True))
+        types.update(dict.fromkeys(self.text_columns, pa.string()))
+        return pacsv.ConvertOptions(column_types=types, strings_can_be_null=True)
+
+    def _schema(self, path: Path) -> pa.Schema:
+        try:
+            if self.format == "parquet":
+                return pq.ParquetFile(path).schema_arrow
+            with pacsv.open_csv(path, convert_options=self._csv_convert()) as reader:
+                return reader.schema
+        except (pa.ArrowException, OSError) as exc:
+            raise BatchError(f"cannot read {path}: {exc}") from exc
 
     def column_names(self) -> list[str] | None:
-        """The columns every row has, where the format says so before reading the rows."""
-        return None if self.format == "json" else list(self.dataset().schema.names)
+        """The columns every file has, where the format says so before reading the rows."""
+        if self.format == "json":
+            return None
+        names: list[str] = list(self._schema(self.files[0]).names)
+        for path in self.files[1:]:
+            present = set(self._schema(path).names)
+            names = [n for n in names if n in present]
+        return names
 
     def count_rows(self) -> int | None:
         """Rows in the input when the files' metadata tells (Parquet), else None."""
-        return self.dataset().count_rows() if self.format == "parquet" else None
+        if self.format != "parquet":
+            return None
+        return sum(int(pq.ParquetFile(path).metadata.num_rows) for path in self.files)
+
+    def batches(self, batch_rows: int, columns: list[str] | None = None) -> Iterator[pa.RecordBatch]:
+        """Every row of the Parquet or CSV files as Arrow batches, reading little ahead.
+
+        Each file is read by its format's streaming reader: pyarrow's dataset scanner reads a file
+        far ahead of a slow consumer (most of a 720 MB Parquet file was held at once), these hold
+        a row group or a few CSV blocks. CSV files after the first take the first one's types.
+        """
+        schema: pa.Schema | None = None
+        for path in self.files:
+            try:
+                if self.format == "parquet":
+                    yield from pq.ParquetFile(path, pre_buffer=False).iter_batches(
+                        batch_size=batch_rows, columns=columns)
+                    continue
+                convert = self._csv_convert(schema)
+                convert.include_columns = columns or []
+                with pacsv.open_csv(path, convert_options=convert) as reader:
+                    schema = schema or reader.schema
+                    yield from reader
+            except (pa.ArrowException, OSError) as exc:
+                raise BatchError(f"cannot read {path}: {exc}") from exc
 
     def chunks(self, chunk_rows: int, columns: list[str] | None = None) -> Iterator[Chunk]:
         """Every row once, in order, as chunks of ``chunk_rows`` (the last may be shorter)."""
@@ -110,12 +165,10 @@ class InputSource:
         if self.format == "json":
             yield from _line_chunks(self.files, chunk_rows)
         else:
-            yield from _table_chunks(self.dataset(), chunk_rows, columns)
+            yield from _table_chunks(self.batches(min(chunk_rows, READ_BATCH_ROWS), columns), chunk_rows)
 
 
-def _table_chunks(dataset: ds.Dataset, chunk_rows: int, columns: list[str] | None) -> Iterator[Chunk]:
-    batches = dataset.to_batches(columns=columns, batch_size=min(chunk_rows, READ_BATCH_ROWS),
-                                 batch_readahead=1, fragment_readahead=1)
+def _table_chunks(batches: Iterator[pa.RecordBatch], chunk_rows: int) -> Iterator[Chunk]:
     held: list[pa.RecordBatch] = []
     count = index = start = 0
     for batch in batches:

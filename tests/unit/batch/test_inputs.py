@@ -88,3 +88,14 @@ def test_csv_signature_columns_are_read_as_text(tmp_path: Path) -> None:
     assert isinstance(chunk.data, pa.Table)
     assert chunk.data.column("x").to_pylist() == ["2.5", "abc", None]
     assert chunk.data.column("id").type == pa.int64()
+
+
+def test_csv_files_after_the_first_take_its_types(tmp_path: Path) -> None:
+    (tmp_path / "a.csv").write_text("id,x\n1,2.5\n")
+    (tmp_path / "b.csv").write_text("id,x\n2,1\n")
+    chunk = next(InputSource.open(str(tmp_path), text_columns=("x",)).chunks(10))
+    assert isinstance(chunk.data, pa.Table)
+    assert chunk.data.column("id").to_pylist() == [1, 2]
+    (tmp_path / "c.csv").write_text("id,x\nthree,1\n")
+    with pytest.raises(BatchError, match=r"cannot read .*c\.csv"):
+        list(InputSource.open(str(tmp_path), text_columns=("x",)).chunks(10))
