@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from modelport.batch.inputs import Chunk, InputSource
+from modelport.batch.inputs import InputSource
 from modelport.batch.output import SUMMARY, ChunkResult, OutputFolder
 from modelport.batch.scoring import MODEL_VERSION, ROW, RUN_ID, ScoringSpec, start_worker
 from modelport.engines.local import LocalPool, PoolConfig, default_workers
@@ -38,6 +38,9 @@ class BatchConfig:
     resume: bool = False
     max_reject_rate: float = 0.01
     allow_env_mismatch: bool = False
+    engine: str = "local"
+    #: the Spark master the spark engine submits to
+    master: str = "local[*]"
 
     def __post_init__(self) -> None:
         if self.chunk_rows < 1:
@@ -46,6 +49,8 @@ class BatchConfig:
             raise ValueError(f"workers must be at least 1, got {self.workers}")
         if not 0.0 <= self.max_reject_rate <= 1.0:
             raise ValueError(f"max_reject_rate must be between 0 and 1, got {self.max_reject_rate}")
+        if self.engine not in ("local", "spark"):
+            raise ValueError(f"engine must be local or spark, got {self.engine!r}")
 
 
 @dataclass(frozen=True)
@@ -141,7 +146,7 @@ def _header(verified: Verified, model: ModelSource, source: InputSource, config:
                   "digest": verified.digest},
         "input": {"format": source.format, "files": source.fingerprint()},
         "options": {"chunk_rows": config.chunk_rows, "id_column": config.id_column,
-                    "keep_columns": list(config.keep_columns)},
+                    "keep_columns": list(config.keep_columns), "engine": config.engine},
     }
 
 
@@ -167,20 +172,54 @@ class _Tally:
                              time.perf_counter() - self.started, self.new_rows)
 
 
-def _remaining(source: InputSource, config: BatchConfig, columns: list[str] | None,
-               done: dict[int, ChunkResult]) -> Iterator[Chunk]:
-    for chunk in source.chunks(config.chunk_rows, columns):
-        if chunk.index not in done:
-            yield chunk
+@dataclass(frozen=True)
+class Plan:
+    """What a run scores and how, and which chunks earlier sessions of it finished."""
+
+    source: InputSource
+    folder: OutputFolder
+    spec: ScoringSpec
+    config: BatchConfig
+    columns: list[str] | None
+    total: int | None
+    done: dict[int, ChunkResult]
 
 
-def run_batch(model: ModelSource, where: str, output: Path, config: BatchConfig,
-              on_progress: ProgressCallback | None = None) -> BatchSummary:
-    """Score every row of ``where`` into ``output`` (or what remains, with ``config.resume``).
+@dataclass
+class EngineStats:
+    """What an engine reports beside its results: read-ahead held and time to start its workers."""
 
-    Raises RejectRateError once the rejects exceed ``config.max_reject_rate`` of the rows: at the
-    end, or as soon as they exceed it of the whole input when its size is known beforehand.
-    """
+    peak_chunks_in_flight: int = 0
+    startup_seconds: float = 0.0
+
+
+#: an engine: scores the plan's remaining chunks, yielding each finished one
+Engine = Callable[[Plan, EngineStats], Iterator[ChunkResult]]
+
+
+def run_local(plan: Plan, stats: EngineStats) -> Iterator[ChunkResult]:
+    """Score on a pool of worker processes on this machine, the main process reading ahead."""
+    remaining = (chunk for chunk in plan.source.chunks(plan.config.chunk_rows, plan.columns)
+                 if chunk.index not in plan.done)
+    pool = LocalPool(start_worker, plan.spec, PoolConfig(workers=plan.config.workers))
+    with pool:
+        for result in pool.map_unordered(remaining):
+            stats.peak_chunks_in_flight = pool.stats.peak_in_flight
+            stats.startup_seconds = pool.stats.ready_seconds or 0.0
+            yield result
+
+
+def _spark(plan: Plan, stats: EngineStats) -> Iterator[ChunkResult]:
+    from modelport.batch.spark_job import run_spark
+
+    return run_spark(plan, stats)
+
+
+ENGINES: dict[str, Engine] = {"local": run_local, "spark": _spark}
+
+
+def plan_run(model: ModelSource, where: str, output: Path, config: BatchConfig) -> Plan:
+    """Check the model, the input and the output folder; start the run or pick up the one there."""
     verified = verify(model.path, allow_env_mismatch=config.allow_env_mismatch)
     signature = verified.manifest.signature
     source = InputSource.open(where, text_columns=tuple(signature.names))
@@ -193,36 +232,45 @@ def run_batch(model: ModelSource, where: str, output: Path, config: BatchConfig,
     else:
         folder.start(header)
         done = {}
-    if config.resume and (output / SUMMARY).exists():
-        return _judge(BatchSummary(**_stored_summary(folder)), config)
     spec = ScoringSpec(str(verified.root), str(output), source.format,
                        model.version or f"{verified.manifest.name}@{verified.digest[:12]}",
                        header["run_id"], config.id_column, config.keep_columns, config.allow_env_mismatch,
                        threads=max(1, default_workers() // config.workers))
     columns = None if source.format == "json" else list(dict.fromkeys([*signature.names,
                                                                         *spec.passthrough]))
-    total = source.count_rows()
-    tally = _Tally(done)
+    return Plan(source, folder, spec, config, columns, source.count_rows(), done)
+
+
+def run_batch(model: ModelSource, where: str, output: Path, config: BatchConfig,
+              on_progress: ProgressCallback | None = None) -> BatchSummary:
+    """Score every row of ``where`` into ``output`` (or what remains, with ``config.resume``).
+
+    Raises RejectRateError once the rejects exceed ``config.max_reject_rate`` of the rows: at the
+    end, or as soon as they exceed it of the whole input when its size is known beforehand.
+    """
+    plan = plan_run(model, where, output, config)
+    if config.resume and (output / SUMMARY).exists():
+        return _judge(BatchSummary(**_stored_summary(plan.folder)), config)
+    tally = _Tally(plan.done)
     if on_progress:
-        on_progress(tally.progress(total))
-    pool = LocalPool(start_worker, spec, PoolConfig(workers=config.workers))
-    with pool:
-        for result in pool.map_unordered(_remaining(source, config, columns, done)):
-            folder.record(result)
-            tally.add(result)
-            if on_progress:
-                on_progress(tally.progress(total))
-            if total is not None and tally.rejected > config.max_reject_rate * total:
-                raise RejectRateError(tally.rejected, total, config.max_reject_rate)
+        on_progress(tally.progress(plan.total))
+    stats = EngineStats()
+    for result in ENGINES[config.engine](plan, stats):
+        plan.folder.record(result)
+        tally.add(result)
+        if on_progress:
+            on_progress(tally.progress(plan.total))
+        if plan.total is not None and tally.rejected > config.max_reject_rate * plan.total:
+            raise RejectRateError(tally.rejected, plan.total, config.max_reject_rate)
     seconds = time.perf_counter() - tally.started
     summary = BatchSummary(
-        run_id=header["run_id"], output=str(output), status="complete", rows=tally.rows,
+        run_id=plan.spec.run_id, output=str(output), status="complete", rows=tally.rows,
         scored=tally.rows - tally.rejected, rejected=tally.rejected, chunks=tally.chunks,
         resumed_chunks=tally.resumed, seconds=seconds,
         rows_per_second=tally.new_rows / seconds if seconds > 0 else 0.0,
-        peak_chunks_in_flight=pool.stats.peak_in_flight, chunk_rows=config.chunk_rows,
-        startup_seconds=pool.stats.ready_seconds or 0.0)
-    folder.complete(summary.to_dict())
+        peak_chunks_in_flight=stats.peak_chunks_in_flight, chunk_rows=config.chunk_rows,
+        startup_seconds=stats.startup_seconds)
+    plan.folder.complete(summary.to_dict())
     return _judge(summary, config)
 
 

@@ -19,7 +19,7 @@ from modelport.cli.errors import err_console, handle_errors
 from modelport.cli.registry_commands import open_registry
 from modelport.engines.local import default_workers
 
-ENGINES = ("local",)
+ENGINES = ("local", "spark")
 
 
 def resolve_model(ref: str) -> ModelSource:
@@ -42,7 +42,8 @@ def batch_command(
     source: Annotated[str, typer.Argument(metavar="INPUT",
                                           help="CSV, Parquet or JSON-lines file, folder or glob")],
     output: Annotated[Path, typer.Argument(metavar="OUTPUT", help="folder for the Parquet parts")],
-    engine: Annotated[str, typer.Option(help="where to run: local")] = "local",
+    engine: Annotated[str, typer.Option(help="where to run: local (worker processes) or spark")] = "local",
+    master: Annotated[str, typer.Option(help="Spark master URL, for --engine spark")] = "local[*]",
     workers: Annotated[int | None, typer.Option(help="worker processes (default: the cores)")] = None,
     chunk_rows: Annotated[int, typer.Option(help="rows per chunk; memory grows with it")] = 100_000,
     id_column: Annotated[str | None, typer.Option(help="input column identifying a row "
@@ -65,7 +66,7 @@ def batch_command(
         config = BatchConfig(chunk_rows=chunk_rows, workers=workers or default_workers(),
                              id_column=id_column, keep_columns=_columns(keep_columns or []),
                              resume=resume, max_reject_rate=max_reject_rate,
-                             allow_env_mismatch=allow_env_mismatch)
+                             allow_env_mismatch=allow_env_mismatch, engine=engine, master=master)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     model = resolve_model(ref)
