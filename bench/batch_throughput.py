@@ -14,7 +14,8 @@ For each model:
 - end to end: ``modelport batch`` as a user runs it (a new process: imports, model load and golden
   check in the pool, Parquet read, validation, prediction, Parquet parts written and synced), with
   the peak memory of its whole process tree sampled every 0.2 s: the sum of RSS (counts pages the
-  forked workers share once per process) and the sum of PSS (shares them out).
+  forked workers share once per process) and the sum of PSS (shares them out);
+- with --spark, the same through ``--engine spark`` on local[WORKERS] (Spark's JVM and Python workers).
 """
 
 from __future__ import annotations
@@ -140,9 +141,11 @@ class _Memory(threading.Thread):
             time.sleep(0.2)
 
 
-def _end_to_end(path: Path, source: Path, out: Path, workers: int, chunk_rows: int) -> dict[str, Any]:
+def _end_to_end(path: Path, source: Path, out: Path, workers: int, chunk_rows: int,
+                engine: str = "local") -> dict[str, Any]:
     command = [sys.executable, "-c", "from modelport.cli.main import main; main()", "batch", str(path),
-               str(source), str(out), "--workers", str(workers), "--chunk-rows", str(chunk_rows), "--json"]
+               str(source), str(out), "--workers", str(workers), "--chunk-rows", str(chunk_rows), "--json",
+               "--engine", engine, "--master", f"local[{workers}]"]
     started = time.perf_counter()
     run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     memory = _Memory(run.pid)
@@ -165,6 +168,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--workers", type=int, default=default_workers())
     parser.add_argument("--chunk-rows", type=int, default=100_000)
+    parser.add_argument("--spark", action="store_true", help="also run --engine spark (pyspark installed)")
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="modelport-batch-bench-"))
     try:
@@ -196,6 +200,13 @@ def main() -> None:
             print(f"  peak memory of the {e2e['processes']} processes: RSS {e2e['peak RSS MiB']:,.0f} MiB "
                   f"summed, PSS {e2e['peak PSS MiB']:,.0f} MiB; at most {e2e['peak chunks in flight']} "
                   "chunks in flight")
+            if args.spark:
+                spark = _end_to_end(path, source, root / f"spark{i}", args.workers, args.chunk_rows, "spark")
+                results[name]["spark end to end"] = spark
+                print(f"end to end, modelport batch --engine spark (local[{args.workers}]) "
+                      f"{spark['rows/s']:>12,.0f} rows/s = {spark['rows/s'] / limit:.0%} of the limit; wall "
+                      f"{spark['wall s']:.1f} s, session start {spark['startup s']:.1f} s, peak PSS "
+                      f"{spark['peak PSS MiB']:,.0f} MiB (JVM included)")
         print("\n" + json.dumps(results, indent=2))
     finally:
         shutil.rmtree(root, ignore_errors=True)
