@@ -167,7 +167,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--workers", type=int, default=default_workers())
-    parser.add_argument("--chunk-rows", type=int, default=100_000)
+    parser.add_argument("--chunk-rows", type=int, default=50_000)
     parser.add_argument("--spark", action="store_true", help="also run --engine spark (pyspark installed)")
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="modelport-batch-bench-"))

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import psutil
 import pytest
 from sklearn.ensemble import RandomForestClassifier
@@ -87,3 +88,17 @@ def test_a_stopped_run_resumes_with_every_row_exactly_once(tmp_path: Path, stop:
     got = got.sort_values("key")
     np.testing.assert_allclose(got[["proba_0", "proba_1"]], model.predict_proba(x), rtol=1e-12)
     assert not list(out.glob(".*.tmp"))
+
+
+def test_a_run_failed_on_its_rejects_exits_and_leaves_no_process(tmp_path: Path) -> None:
+    x, y = numeric_classification(2000, seed=4)
+    modelport.pack(RandomForestClassifier(n_estimators=5, random_state=0).fit(x, y), name="forest",
+                   sample=x, target=y, out=tmp_path / "forest")
+    bad = x.assign(x1=x["x1"].astype(object))
+    bad.loc[:400, "x1"] = None  # not nullable: the first chunk alone rejects more than 1 % of the input
+    source = write(pd.concat([bad] * 20, ignore_index=True).astype({"x1": float}), tmp_path / "in.parquet")
+    # every pool process inherits the run's stdout: run() returns only once none is left
+    run = subprocess.run(_command(tmp_path / "forest", source, tmp_path / "out", "--chunk-rows", 500,
+                                  "--workers", 2), env=_env(), capture_output=True, text=True, timeout=300)
+    assert run.returncode == 9, run.stderr
+    assert "RejectRateError" in run.stderr

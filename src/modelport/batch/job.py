@@ -7,10 +7,11 @@ what the counts are and whether the reject rate fails the run. Scoring a chunk i
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,7 +32,7 @@ RESUME_KEYS = ("model", "input", "options")
 class BatchConfig:
     """How to score: chunk size, worker processes, columns to carry, resume, the reject budget."""
 
-    chunk_rows: int = 100_000
+    chunk_rows: int = 50_000
     workers: int = field(default_factory=default_workers)
     id_column: str | None = None
     keep_columns: tuple[str, ...] = ()
@@ -194,10 +195,10 @@ class EngineStats:
 
 
 #: an engine: scores the plan's remaining chunks, yielding each finished one
-Engine = Callable[[Plan, EngineStats], Iterator[ChunkResult]]
+Engine = Callable[[Plan, EngineStats], Generator[ChunkResult, None, None]]
 
 
-def run_local(plan: Plan, stats: EngineStats) -> Iterator[ChunkResult]:
+def run_local(plan: Plan, stats: EngineStats) -> Generator[ChunkResult, None, None]:
     """Score on a pool of worker processes on this machine, the main process reading ahead."""
     remaining = (chunk for chunk in plan.source.chunks(plan.config.chunk_rows, plan.columns)
                  if chunk.index not in plan.done)
@@ -209,10 +210,10 @@ def run_local(plan: Plan, stats: EngineStats) -> Iterator[ChunkResult]:
             yield result
 
 
-def _spark(plan: Plan, stats: EngineStats) -> Iterator[ChunkResult]:
+def _spark(plan: Plan, stats: EngineStats) -> Generator[ChunkResult, None, None]:
     from modelport.batch.spark_job import run_spark
 
-    return run_spark(plan, stats)
+    yield from run_spark(plan, stats)
 
 
 ENGINES: dict[str, Engine] = {"local": run_local, "spark": _spark}
@@ -255,13 +256,15 @@ def run_batch(model: ModelSource, where: str, output: Path, config: BatchConfig,
     if on_progress:
         on_progress(tally.progress(plan.total))
     stats = EngineStats()
-    for result in ENGINES[config.engine](plan, stats):
-        plan.folder.record(result)
-        tally.add(result)
-        if on_progress:
-            on_progress(tally.progress(plan.total))
-        if plan.total is not None and tally.rejected > config.max_reject_rate * plan.total:
-            raise RejectRateError(tally.rejected, plan.total, config.max_reject_rate)
+    # closing: an error here stops the engine's workers now, not whenever the generator is collected
+    with contextlib.closing(ENGINES[config.engine](plan, stats)) as results:
+        for result in results:
+            plan.folder.record(result)
+            tally.add(result)
+            if on_progress:
+                on_progress(tally.progress(plan.total))
+            if plan.total is not None and tally.rejected > config.max_reject_rate * plan.total:
+                raise RejectRateError(tally.rejected, plan.total, config.max_reject_rate)
     seconds = time.perf_counter() - tally.started
     summary = BatchSummary(
         run_id=plan.spec.run_id, output=str(output), status="complete", rows=tally.rows,

@@ -45,7 +45,8 @@ def batch_command(
     engine: Annotated[str, typer.Option(help="where to run: local (worker processes) or spark")] = "local",
     master: Annotated[str, typer.Option(help="Spark master URL, for --engine spark")] = "local[*]",
     workers: Annotated[int | None, typer.Option(help="worker processes (default: the cores)")] = None,
-    chunk_rows: Annotated[int, typer.Option(help="rows per chunk; memory grows with it")] = 100_000,
+    chunk_rows: Annotated[int, typer.Option(
+        help="rows per chunk; memory grows with it, not with the input")] = 50_000,
     id_column: Annotated[str | None, typer.Option(help="input column identifying a row "
                                                        "(default: the row number)")] = None,
     keep_columns: Annotated[list[str] | None, typer.Option(
