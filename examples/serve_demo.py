@@ -1,7 +1,9 @@
 """The serving half of `make demo`: serve credit@production and call it in every protocol.
 
-Started by credit_demo.py after the registry steps; it runs `modelport serve` as a real process on a
-free port on 127.0.0.1, waits for readiness, sends good and bad requests, prints the answers, stops.
+Started by credit_demo.py after the registry steps; it runs `modelport serve --workers 2` (a supervisor
+and two worker processes on one port) as a real process on a
+free port on 127.0.0.1, waits for readiness, sends good and bad requests, prints the answers, runs
+`then` (the replay of a stream) against it, and stops it with SIGTERM (which flushes the prediction log).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -50,10 +53,11 @@ def _show(label: str, response: httpx.Response) -> None:
     console.print(f"[bold]{label}[/] → {response.status_code} {text[:300]}", highlight=False)
 
 
-def serve_and_call(ref: str, rows: pd.DataFrame) -> None:
+def serve_and_call(ref: str, rows: pd.DataFrame, then: Callable[[str], None] | None = None) -> None:
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
-    command = [str(Path(sys.executable).with_name("modelport")), "serve", ref, "--port", str(port)]
+    command = [str(Path(sys.executable).with_name("modelport")), "serve", ref, "--port", str(port),
+               "--workers", "2"]
     server = subprocess.Popen(command, env=os.environ.copy())
     try:
         _wait_ready(base, server)
@@ -76,10 +80,13 @@ def serve_and_call(ref: str, rows: pd.DataFrame) -> None:
         _show("bad     POST /v2/models/nope/infer", httpx.post(
             f"{base}/v2/models/nope/infer", json={"inputs": v2_inputs}))
         metrics = httpx.get(f"{base}/metrics").text.splitlines()
-        requests = [line for line in metrics if line.startswith("modelport_requests_total{")]
+        requests = [line for line in metrics
+                    if line.startswith(("modelport_requests_total{", "modelport_worker_starts_total{"))]
         console.print("metrics:", highlight=False)
         for line in requests:
             console.print(f"  {line}", highlight=False, soft_wrap=True)
+        if then is not None:
+            then(base)
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)

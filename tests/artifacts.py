@@ -34,6 +34,11 @@ def resign(root: Path, **manifest_changes: object) -> None:
 def credit_pipeline(rows: int = 600) -> tuple[Pipeline, pd.DataFrame, pd.Series]:
     """A mixed-type credit-data classifier (imputation, scaling, one-hot), fitted, with its data."""
     x, y = credit(rows)
+    return credit_pipeline_on(x, y), x, y
+
+
+def credit_pipeline_on(x: pd.DataFrame, y: pd.Series) -> Pipeline:
+    """The credit pipeline (imputation, scaling, one-hot, logistic regression) fitted on ``x, y``."""
     cat = [c for c in x if x[c].dtype == object]
     num = [c for c in x if c not in cat]
     pre = ColumnTransformer([
@@ -41,7 +46,7 @@ def credit_pipeline(rows: int = 600) -> tuple[Pipeline, pd.DataFrame, pd.Series]
         ("cat", Pipeline([("imp", SimpleImputer(strategy="most_frequent")),
                           ("oh", OneHotEncoder(handle_unknown="ignore"))]), cat),
     ])
-    return Pipeline([("pre", pre), ("clf", LogisticRegression(max_iter=500))]).fit(x, y), x, y
+    return Pipeline([("pre", pre), ("clf", LogisticRegression(max_iter=500))]).fit(x, y)
 
 
 def credit_artifact(out: Path, rows: int = 600) -> modelport.Artifact:

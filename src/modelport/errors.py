@@ -26,6 +26,8 @@
     │   ├── NotReadyError                    the model is loading or failed its checks; .model, .reason
     │   ├── OverloadedError                  the model's request queue is full; .model, .retry_after
     │   └── DeadlineExceededError            a request outlived its deadline; .seconds
+    ├── ConfigError (ValueError)             a settings file that cannot be read or holds a bad value
+    ├── AlertsFiredError                     a monitoring report fired alerts; .alerts
     └── MissingDependencyError (ImportError) an optional extra is not installed; .pip_command
 
 Adapters (HTTP, CLI) own the one table that maps these to status and exit codes.
@@ -158,6 +160,18 @@ class DeployError(ModelportError):
         self.output = output
         detail = f"\n{output}" if output else ""
         super().__init__(f"{step} failed: {reason}{detail}")
+class ConfigError(ModelportError, ValueError):
+    """A settings file (``modelport serve --config``) is unreadable, or names an unknown or bad value."""
+
+
+class AlertsFiredError(ModelportError):
+    """A monitoring report found something that needs attention (drift, degradation, errors)."""
+
+    def __init__(self, alerts: list[str]) -> None:
+        self.alerts = list(alerts)
+        shown = "; ".join(self.alerts[:5])
+        more = f"; and {len(self.alerts) - 5} more" if len(self.alerts) > 5 else ""
+        super().__init__(f"{len(self.alerts)} alert(s) fired: {shown}{more}")
 
 
 class BatchError(ModelportError):

@@ -14,6 +14,7 @@ HOME_VARIABLE = "MODELPORT_HOME"
 REGISTRY_URL_VARIABLE = "MODELPORT_REGISTRY_URL"
 ARTIFACTS_VARIABLE = "MODELPORT_ARTIFACTS"
 USER_VARIABLE = "MODELPORT_USER"
+LOG_SALT_VARIABLE = "MODELPORT_LOG_SALT"
 
 
 def _os_user() -> str:
@@ -34,6 +35,8 @@ class Settings:
     artifacts: str
     #: who registry changes are recorded as made by
     user: str
+    #: the secret mixed into hashed prediction-log columns (``--log-hash``)
+    log_salt: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -44,8 +47,87 @@ class Settings:
             registry_url=env.get(REGISTRY_URL_VARIABLE) or None,
             artifacts=env.get(ARTIFACTS_VARIABLE) or str(home / "artifacts"),
             user=env.get(USER_VARIABLE) or _os_user(),
+            log_salt=env.get(LOG_SALT_VARIABLE, ""),
         )
+
+    @property
+    def predictions(self) -> Path:
+        """Where the prediction log and its feedback are kept: ``home/predictions``."""
+        return self.home / "predictions"
 
     def registry_config(self) -> RegistryConfig:
         url = self.registry_url or f"sqlite:///{self.home / 'registry.db'}"
         return RegistryConfig(url=url, artifacts=self.artifacts, user=self.user)
+
+
+#: keys a ``modelport serve --config`` file may hold, with the type each value must have.
+SERVE_KEYS: dict[str, tuple[type, ...]] = {
+    "host": (str,), "port": (int,), "workers": (int,), "device": (str,),
+    "max_batch_size": (int,), "max_batch_delay_ms": (int, float), "max_queue": (int,),
+    "max_body_bytes": (int,), "request_timeout": (int, float), "stall_timeout": (int, float),
+    "drain_timeout": (int, float), "allow_env_mismatch": (bool,), "log_level": (str,),
+    "log_predictions": (bool,), "log_sample_rate": (int, float), "log_exclude": (list,),
+    "log_hash": (list,), "log_flush_interval": (int, float),
+}
+
+
+@dataclass(frozen=True)
+class ServeModel:
+    """One model of a serve file: a registry reference or path, and the name to serve it under."""
+
+    ref: str
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class ServeFile:
+    """A ``modelport serve --config`` YAML file: models to serve and server options."""
+
+    models: tuple[ServeModel, ...]
+    options: dict[str, object]
+
+
+def read_serve_file(path: str | Path) -> ServeFile:
+    """Parse a serve file, naming every unknown key and every value of the wrong type at once.
+
+    ::
+
+        models:
+          - credit@production              # any registry reference or artifact path
+          - {ref: churn:3, name: churn-v3}  # served under another name
+        port: 8080
+        workers: 2
+        max_batch_size: 64
+    """
+    import yaml
+
+    from modelport.errors import ConfigError
+
+    try:
+        data = yaml.safe_load(Path(path).read_text())
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path} must hold a mapping of settings, not {type(data).__name__}")
+    problems: list[str] = []
+    models: list[ServeModel] = []
+    for index, entry in enumerate(data.pop("models", None) or []):
+        if isinstance(entry, str):
+            models.append(ServeModel(entry))
+        elif isinstance(entry, dict) and isinstance(entry.get("ref"), str) and set(entry) <= {"ref", "name"} \
+                and isinstance(entry.get("name", ""), str):
+            models.append(ServeModel(entry["ref"], entry.get("name")))
+        else:
+            problems.append(f"models[{index}] must be a reference or {{ref: ..., name: ...}}, got {entry!r}")
+    for key, value in data.items():
+        kinds = SERVE_KEYS.get(key)
+        if kinds is None:
+            problems.append(f"unknown setting {key!r} (known: models, {', '.join(SERVE_KEYS)})")
+        elif not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+            wanted = " or ".join(kind.__name__ for kind in kinds)
+            problems.append(f"{key} must be {wanted}, got {value!r}")
+    if problems:
+        raise ConfigError(f"{path}: " + "; ".join(problems))
+    return ServeFile(tuple(models), dict(data))

@@ -92,7 +92,7 @@ def test_too_many_rejects_fail_the_run_after_scoring_it(credit_path: Path, tmp_p
     source = write(_with_bad_rows(every=20), tmp_path / "in.csv")
     result = batch(credit_path, source, tmp_path / "out", "--chunk-rows", 200, "--workers", 1,
                    "--max-reject-rate", 0.01)
-    assert result.exit_code == 9, result.output
+    assert result.exit_code == 10, result.output
     assert "RejectRateError" in result.output
     assert "more than the allowed 1.00%" in result.output
     stored = json.loads((tmp_path / "out" / SUMMARY).read_text())
@@ -106,7 +106,7 @@ def test_parquet_fails_as_soon_as_the_rejects_exceed_the_budget_of_the_whole_inp
     source = write(x, tmp_path / "in.parquet")
     result = batch(credit_path, source, tmp_path / "out", "--chunk-rows", 100, "--workers", 1,
                    "--max-reject-rate", 0.02)
-    assert result.exit_code == 9, result.output
+    assert result.exit_code == 10, result.output
     assert not (tmp_path / "out" / SUMMARY).exists()
     finished = (tmp_path / "out" / JOURNAL).read_text().splitlines()
     assert len(finished) < len(x) // 100
@@ -144,13 +144,13 @@ def test_a_finished_run_is_not_redone_and_a_changed_input_not_resumed(small_path
     first = summary(batch(small_path, source, tmp_path / "out", "--chunk-rows", 100, "--workers", 1,
                           "--json"))
     again = batch(small_path, source, tmp_path / "out", "--workers", 1)
-    assert again.exit_code == 8
+    assert again.exit_code == 9
     assert "pass --resume" in again.output
     resumed = summary(batch(small_path, source, tmp_path / "out", "--chunk-rows", 100, "--resume", "--json"))
     assert resumed == first
     write(x.iloc[:400], source)
     changed = batch(small_path, source, tmp_path / "out", "--chunk-rows", 100, "--resume")
-    assert changed.exit_code == 8
+    assert changed.exit_code == 9
     assert "input differ" in changed.output
 
 
@@ -159,10 +159,10 @@ def test_bad_requests_are_refused_before_scoring(credit_path: Path, tmp_path: Pa
     source = write(x, tmp_path / "in.parquet")
     missing = write(x.drop(columns=["Price"]), tmp_path / "missing.parquet")
     cases = [
-        ((source, tmp_path / "o1", "--id-column", "nope"), 8, "no column 'nope'"),
-        ((source, tmp_path / "o2", "--keep-columns", "prediction"), 8, "clash"),
+        ((source, tmp_path / "o1", "--id-column", "nope"), 9, "no column 'nope'"),
+        ((source, tmp_path / "o2", "--keep-columns", "prediction"), 9, "clash"),
         ((missing, tmp_path / "o3"), 2, "Price: missing column"),
-        ((tmp_path / "none.parquet", tmp_path / "o4"), 8, "no input files"),
+        ((tmp_path / "none.parquet", tmp_path / "o4"), 9, "no input files"),
         ((source, tmp_path / "o5", "--engine", "yarn"), 2, "unknown engine"),
         ((source, tmp_path / "o6", "--max-reject-rate", 2), 2, "max_reject_rate"),
     ]

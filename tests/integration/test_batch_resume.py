@@ -100,5 +100,5 @@ def test_a_run_failed_on_its_rejects_exits_and_leaves_no_process(tmp_path: Path)
     # every pool process inherits the run's stdout: run() returns only once none is left
     run = subprocess.run(_command(tmp_path / "forest", source, tmp_path / "out", "--chunk-rows", 500,
                                   "--workers", 2), env=_env(), capture_output=True, text=True, timeout=300)
-    assert run.returncode == 9, run.stderr
+    assert run.returncode == 10, run.stderr
     assert "RejectRateError" in run.stderr

@@ -86,5 +86,5 @@ def test_json_lines_give_identical_outputs_and_rejects(credit_path: Path, tmp_pa
 def test_csv_is_refused_with_the_reason(credit_path: Path, tmp_path: Path) -> None:
     result = batch(credit_path, write(credit_rows(20), tmp_path / "in.csv"), tmp_path / "out",
                    "--engine", "spark")
-    assert result.exit_code == 8
+    assert result.exit_code == 9
     assert "use --engine local" in result.output

@@ -157,3 +157,16 @@ async def test_body_above_the_limit_is_413(served_paths: dict[str, Path]) -> Non
 
         answer = await client.post("/v1/models/numeric:predict", content=chunks())
         assert answer.status_code == 413
+
+
+async def test_prediction_routes_answer_only_post_and_other_routes_keep_their_methods(
+        served_paths: dict[str, Path]) -> None:
+    async with serving([open_model(served_paths["numeric"])]) as (client, _):
+        assert (await client.get("/v2/models/numeric/infer")).status_code == 405
+        assert (await client.post("/v2/health/live")).status_code == 405
+        assert (await client.post("/v2/models/numeric/infer/more", json={})).status_code == 404
+        answer = await client.post("/v2/models/numeric/versions/nope/infer", json=_v2(ROW))
+        assert answer.status_code == 404
+        assert "no version 'nope'" in answer.json()["error"]
+        served = await client.post("/v1/models/numeric:predict", json={"instances": [ROW]})
+        assert served.status_code == 200

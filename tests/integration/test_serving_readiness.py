@@ -65,3 +65,23 @@ async def test_ready_only_after_start_and_not_after_stop(served_paths: dict[str,
         assert served.ready
         assert served.reason == "ready"
     assert not served.ready
+
+
+async def test_a_stalled_model_call_makes_the_process_not_live(served_paths: dict[str, Path]) -> None:
+    import asyncio
+
+    slow = {"x1": 0.1, "x2": 60.0, "x3": 0.3, "x4": 1.0}  # the fragile model sleeps a second
+    async with serving([open_model(served_paths["fragile"])], stall_timeout_s=0.2) as (client, _):
+        assert (await client.get("/healthz")).status_code == 200
+        pending = asyncio.ensure_future(client.post("/v1/models/fragile:predict", json={"instances": [slow]}))
+        for _ in range(200):
+            live = await client.get("/healthz")
+            if live.status_code == 503:
+                break
+            await asyncio.sleep(0.02)
+        assert live.status_code == 503
+        assert "model fragile:" in live.json()["reasons"][0]
+        assert (await client.get("/v2/health/live")).status_code == 503
+        assert (await pending).status_code == 200
+        assert (await client.get("/healthz")).status_code == 200
+        assert (await client.get("/v2/health/live")).json() == {"live": True}

@@ -2,12 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,46 +11,13 @@ import pytest
 
 from tests.data import numeric_classification
 from tests.serving_apps import open_model
-
-SERVE = "from modelport.cli.main import main; main()"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.serving_processes import serve
 
 
 @pytest.fixture
 def server(served_paths: dict[str, Path]) -> Iterator[str]:
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-c", SERVE, "serve", str(served_paths["numeric"]), str(served_paths["credit"]),
-         "--port", str(port)], env=os.environ.copy(), stderr=subprocess.PIPE, text=True)
-    url = f"127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if process.poll() is not None:
-                raise AssertionError(f"modelport serve exited: {process.stderr.read()}")  # type: ignore[union-attr]
-            try:
-                if httpx.get(f"http://{url}/v2/health/ready").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise AssertionError("modelport serve did not become ready")
-            time.sleep(0.1)
-        yield url
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        if process.stderr is not None:
-            process.stderr.close()
+    with serve("serve", str(served_paths["numeric"]), str(served_paths["credit"])) as running:
+        yield running.url.removeprefix("http://")
 
 
 def test_tritonclient_talks_to_modelport_serve(server: str, served_paths: dict[str, Path]) -> None:
@@ -119,3 +80,11 @@ def test_serve_refuses_a_bad_ref_before_listening(tmp_path: Path) -> None:
     bad = runner.invoke(app, ["serve", str(tmp_path), "--max-batch-size", "0"])
     assert bad.exit_code == 2
     assert "max_batch_size must be at least 1" in bad.output
+    config = tmp_path / "serve.yaml"
+    config.write_text("models: [a@production]\nworkers: many\n")
+    bad_file = runner.invoke(app, ["serve", "--config", str(config)])
+    assert bad_file.exit_code == 2
+    assert "workers must be int, got 'many'" in bad_file.output
+    nothing = runner.invoke(app, ["serve"])
+    assert nothing.exit_code == 2
+    assert "name at least one model" in nothing.output

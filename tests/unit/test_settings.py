@@ -33,3 +33,7 @@ def test_home_alone_moves_the_database_and_the_store(tmp_path: Path) -> None:
     config = Settings.from_env({"MODELPORT_HOME": str(tmp_path)}).registry_config()
     assert config.url == f"sqlite:///{tmp_path / 'registry.db'}"
     assert config.artifacts == str(tmp_path / "artifacts")
+
+
+def test_the_prediction_log_lives_under_the_home_folder(tmp_path: Path) -> None:
+    assert Settings.from_env({"MODELPORT_HOME": str(tmp_path)}).predictions == tmp_path / "predictions"

@@ -28,9 +28,11 @@ EXIT_CODES: tuple[tuple[type[BaseException], int], ...] = (
     (errors.RefError, 2),
     (errors.ArtifactFormatError, 2),
     (errors.FlavorError, 2),
+    (errors.ConfigError, 2),
     (errors.DeployError, 7),
-    (errors.RejectRateError, 9),
-    (errors.BatchError, 8),
+    (errors.AlertsFiredError, 8),
+    (errors.RejectRateError, 10),
+    (errors.BatchError, 9),
     (errors.ModelportError, 1),
 )
 

@@ -10,7 +10,9 @@ from modelport.cli import (
     artifact_commands,
     batch_commands,
     env_commands,
+    feedback_commands,
     import_commands,
+    monitor_commands,
     registry_commands,
     serve_commands,
 )
@@ -29,7 +31,9 @@ app.command("archive")(registry_commands.archive_command)
 app.add_typer(import_commands.import_app)
 app.command("env")(env_commands.env_command)
 app.command("dockerfile")(env_commands.dockerfile_command)
+app.command("feedback")(feedback_commands.feedback_command)
 app.command("serve")(serve_commands.serve_command(serve_commands.resolve_ref))
+app.add_typer(monitor_commands.monitor_app(monitor_commands.read_log))
 app.command("batch")(batch_commands.batch_command)
 
 

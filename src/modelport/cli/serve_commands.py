@@ -1,66 +1,119 @@
-"""``modelport serve``: resolve model references, then run the online server on uvicorn.
+"""``modelport serve``: resolve model references, then run the online server in one or N processes.
 
 References go through a resolver the composition root passes in: ``resolve_ref`` resolves through
-the registry (``name@production``, ``name:3``, a digest) or takes a path to an artifact as it is.
+the registry (``name@production``, ``name:3``, a digest) or takes a path to an artifact, and checks
+digests and the dependency lock before any worker starts. Settings come from the command line, then
+a ``--config`` YAML file, then the defaults of :class:`ServerConfig`, in that order.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
 from modelport.cli.errors import handle_errors
 from modelport.cli.registry_commands import open_registry
-from modelport.inference.load import load
-from modelport.inference.model import LoadedModel
-from modelport.serving.config import ServerConfig
-from modelport.serving.http.app import build_service, create_app
+from modelport.errors import ConfigError
+from modelport.inference.load import load, verify
+from modelport.serving.config import LogConfig, ServerConfig
+from modelport.serving.workers import ModelSource, Supervisor, SupervisorConfig, WorkerSpec, serve_service
+from modelport.settings import ServeModel, Settings, read_serve_file
 
 log = logging.getLogger("modelport.serving")
 
+#: REF → where its verified artifact is and what it is served as; raises a modelport error.
+Resolver = Callable[[str, bool], ModelSource]
 
-@dataclass(frozen=True)
-class Resolved:
-    """A model to serve: loaded (golden check left to the server) with its served name and version."""
-
-    model: LoadedModel
-    name: str | None = None
-    version: str | None = None
+DEVICES = "cpu, cuda, cuda:N or auto"
 
 
-#: REF → model; raises a modelport error (NotFoundError, IntegrityError, ...) it cannot resolve.
-Resolver = Callable[[str, bool], Resolved]
-
-
-def resolve_ref(ref: str, allow_env_mismatch: bool) -> Resolved:
+def resolve_ref(ref: str, allow_env_mismatch: bool) -> ModelSource:
     """Any registry ref (``name@production``, ``name:3``, a digest) or path; served as name:version.
 
-    Every file's digest is re-checked on the way out of the store; archived versions are refused.
+    Every file's digest is re-checked on the way out of the store and the lock is compared with this
+    environment; archived versions are refused.
     """
     with open_registry() as registry:
         found = registry.resolve(ref, verify=True)
-    model = load(found.path, allow_env_mismatch=allow_env_mismatch, golden_check=False)
+    verified = verify(found.path, allow_env_mismatch=allow_env_mismatch)
     if found.version is None:
-        return Resolved(model)
-    return Resolved(model, found.version.name, str(found.version.version))
+        return ModelSource(str(verified.root), verified.manifest.name, verified.digest[:12])
+    return ModelSource(str(verified.root), found.version.name, str(found.version.version))
 
 
-def run_server(refs: list[str], resolve: Resolver, config: ServerConfig, allow_env_mismatch: bool
-               ) -> None:
-    import uvicorn
+def serve_models(models: list[ServeModel], resolve: Resolver, allow_env_mismatch: bool
+                 ) -> tuple[ModelSource, ...]:
+    sources = []
+    for entry in models:
+        source = resolve(entry.ref, allow_env_mismatch)
+        sources.append(dataclasses.replace(source, name=entry.name) if entry.name else source)
+    return tuple(sources)
 
-    resolved = [resolve(ref, allow_env_mismatch) for ref in refs]
-    service, metrics = build_service([(r.name or r.model.name, r.version or r.model.digest[:12], r.model)
-                                      for r in resolved], config)
-    app = create_app(service, metrics)
-    for served in service.models:
-        log.warning("serving %s version %s (%s)", served.name, served.version, served.model.flavor.name)
-    uvicorn.run(app, host=config.host, port=config.port, loop="uvloop", http="httptools",
-                lifespan="on", access_log=False, log_level="warning")
+
+def run_server(spec: WorkerSpec, workers: int) -> None:
+    """One process serving directly, or a supervisor over ``workers`` processes."""
+    for source in spec.models:
+        log.warning("serving %s version %s from %s", source.name, source.version, source.path)
+    if workers > 1:
+        Supervisor(spec, SupervisorConfig(workers=workers)).run()
+        return
+    from modelport.serving.http.app import build_service, create_app
+
+    loaded = [(source.name, source.version,
+               load(source.path, allow_env_mismatch=spec.allow_env_mismatch, golden_check=False,
+                    device=spec.device)) for source in spec.models]
+    service, metrics = build_service(loaded, spec.config)
+    serve_service(service, create_app(service, metrics), spec.config, spec.log_level).run()
+
+
+def merge_settings(file_options: dict[str, object], cli: dict[str, Any]) -> dict[str, Any]:
+    """Command-line values given explicitly win over the file's, which win over the defaults."""
+    merged: dict[str, Any] = dict(file_options)
+    merged.update({key: value for key, value in cli.items() if value is not None})
+    return merged
+
+
+def log_config(settings: dict[str, Any], environment: Settings) -> LogConfig | None:
+    """The prediction log's settings; None when ``log_predictions`` is off."""
+    if not settings.get("log_predictions", True):
+        return None
+    rate = float(settings.get("log_sample_rate", 1.0))
+    if not 0.0 <= rate <= 1.0:
+        raise ConfigError(f"log_sample_rate must lie in [0, 1], got {rate}")
+    interval = float(settings.get("log_flush_interval", 1.0))
+    if interval <= 0:
+        raise ConfigError(f"log_flush_interval must be positive, got {interval}")
+    return LogConfig(str(environment.predictions), rate, tuple(map(str, settings.get("log_exclude", ()))),
+                     tuple(map(str, settings.get("log_hash", ()))), environment.log_salt, interval)
+
+
+def build_spec(sources: tuple[ModelSource, ...], settings: dict[str, Any],
+               environment: Settings | None = None) -> tuple[WorkerSpec, int]:
+    """The worker spec and worker count from merged settings; bad values raise ConfigError."""
+    names = {"request_timeout": "request_timeout_s", "stall_timeout": "stall_timeout_s",
+             "drain_timeout": "drain_timeout_s"}
+    server_fields = {field.name for field in dataclasses.fields(ServerConfig)} - {"log"}
+    options = {names.get(key, key): value for key, value in settings.items()}
+    log = log_config(settings, environment or Settings.from_env())
+    try:
+        config = ServerConfig(**{key: value for key, value in options.items() if key in server_fields},
+                              log=log)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
+    device = str(options.get("device", "auto"))
+    if device not in ("cpu", "cuda", "auto") and not (device.startswith("cuda:") and device[5:].isdigit()):
+        raise ConfigError(f"device must be {DEVICES}, got {device!r}")
+    workers = int(options.get("workers", 1))
+    if workers < 1:
+        raise ConfigError(f"workers must be at least 1, got {workers}")
+    spec = WorkerSpec(sources, config, bool(options.get("allow_env_mismatch", False)), device,
+                      str(options.get("log_level", "warning")))
+    return spec, workers
 
 
 def serve_command(resolve: Resolver) -> Callable[..., None]:
@@ -68,29 +121,64 @@ def serve_command(resolve: Resolver) -> Callable[..., None]:
 
     @handle_errors
     def serve(
-        refs: Annotated[list[str], typer.Argument(metavar="REF...", help="artifact folders or .tar files")],
-        host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
-        port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
-        max_batch_size: Annotated[int, typer.Option(help="most rows per model call")] = 64,
-        max_batch_delay_ms: Annotated[float, typer.Option(
-            help="longest wait for more requests to join a batch, only while others are arriving")] = 2.0,
-        max_queue: Annotated[int, typer.Option(help="queued requests per model before 503")] = 1024,
-        max_body_bytes: Annotated[int, typer.Option(help="larger bodies get 413")] = 32 * 1024 * 1024,
-        request_timeout: Annotated[float, typer.Option(help="seconds before a request gets 504")] = 30.0,
-        allow_env_mismatch: Annotated[bool, typer.Option(
-            "--allow-env-mismatch", help="serve models packed with other framework versions")] = False,
+        refs: Annotated[list[str] | None, typer.Argument(
+            metavar="[REF]...", help="registry references (name@alias, name:3) or artifact paths")] = None,
+        config: Annotated[Path | None, typer.Option(
+            "--config", help="a YAML file of models and settings; options given here win")] = None,
+        host: Annotated[str | None, typer.Option(help="address to listen on [127.0.0.1]")] = None,
+        port: Annotated[int | None, typer.Option(help="port to listen on [8000]")] = None,
+        workers: Annotated[int | None, typer.Option(
+            help="worker processes on the port, supervised when more than one [1]")] = None,
+        device: Annotated[str | None, typer.Option(
+            help=f"where models that can use an accelerator compute: {DEVICES} [auto]")] = None,
+        max_batch_size: Annotated[int | None, typer.Option(help="most rows per model call [64]")] = None,
+        max_batch_delay_ms: Annotated[float | None, typer.Option(
+            help="longest wait for more requests to join a batch, only while others are arriving [2]")
+        ] = None,
+        max_queue: Annotated[int | None, typer.Option(help="queued requests per model before 503 [1024]")
+                             ] = None,
+        max_body_bytes: Annotated[int | None, typer.Option(help="larger bodies get 413 [32 MiB]")] = None,
+        request_timeout: Annotated[float | None, typer.Option(
+            help="seconds before a request gets 504 [30]")] = None,
+        stall_timeout: Annotated[float | None, typer.Option(
+            help="a model call running longer makes the worker not live (replaced) [120]")] = None,
+        drain_timeout: Annotated[float | None, typer.Option(
+            help="on SIGTERM, seconds in-flight requests get to finish [30]")] = None,
+        allow_env_mismatch: Annotated[bool | None, typer.Option(
+            "--allow-env-mismatch", help="serve models packed with other framework versions")] = None,
+        log_level: Annotated[str | None, typer.Option(help="debug, info, warning or error [warning]")
+                             ] = None,
+        log_predictions: Annotated[bool | None, typer.Option(
+            "--log-predictions/--no-log-predictions",
+            help="record every prediction in $MODELPORT_HOME/predictions [on]")] = None,
+        log_sample_rate: Annotated[float | None, typer.Option(help="share of rows logged [1]")] = None,
+        log_exclude: Annotated[list[str] | None, typer.Option(
+            help="an input column never logged (repeat the option for more)")] = None,
+        log_hash: Annotated[list[str] | None, typer.Option(
+            help="an input column logged as a salted sha256 (salt: $MODELPORT_LOG_SALT)")] = None,
+        log_flush_interval: Annotated[float | None, typer.Option(
+            help="seconds between log writes: the most a SIGKILL can lose [1]")] = None,
     ) -> None:
         """Serve models over Open Inference Protocol v2, KServe v1 and MLflow scoring on one port.
 
-        Runs one process (uvicorn with uvloop and httptools); several worker processes
-        (--workers) come in a later release.
+        With --workers N above 1, a supervisor runs N processes on the port, replaces one that
+        crashes or stops answering its health probe, and drains them all on SIGTERM.
         """
-        try:
-            config = ServerConfig(host=host, port=port, max_batch_size=max_batch_size,
-                                  max_batch_delay_ms=max_batch_delay_ms, max_queue=max_queue,
-                                  max_body_bytes=max_body_bytes, request_timeout_s=request_timeout)
-        except ValueError as exc:
-            raise typer.BadParameter(str(exc)) from exc
-        run_server(refs, resolve, config, allow_env_mismatch)
+        serve_file = read_serve_file(config) if config is not None else None
+        models = [*(serve_file.models if serve_file else ()), *(ServeModel(ref) for ref in refs or [])]
+        if not models:
+            raise typer.BadParameter("name at least one model: REF arguments or `models:` in --config")
+        settings = merge_settings(serve_file.options if serve_file else {}, {
+            "host": host, "port": port, "workers": workers, "device": device,
+            "max_batch_size": max_batch_size, "max_batch_delay_ms": max_batch_delay_ms,
+            "max_queue": max_queue, "max_body_bytes": max_body_bytes, "request_timeout": request_timeout,
+            "stall_timeout": stall_timeout, "drain_timeout": drain_timeout,
+            "allow_env_mismatch": allow_env_mismatch, "log_level": log_level,
+            "log_predictions": log_predictions, "log_sample_rate": log_sample_rate,
+            "log_exclude": log_exclude or None, "log_hash": log_hash or None,
+            "log_flush_interval": log_flush_interval})
+        spec, count = build_spec((), settings)  # bad settings fail before any model is resolved
+        spec = dataclasses.replace(spec, models=serve_models(models, resolve, spec.allow_env_mismatch))
+        run_server(spec, count)
 
     return serve

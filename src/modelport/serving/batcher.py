@@ -5,17 +5,24 @@ the next call takes them all (up to ``max_batch_size`` rows); it waits up to ``m
 more only while other requests are known to be on their way (admitted, still being validated).
 The model runs on one thread of its own so the event loop stays free; a failed batch is retried
 request by request so one request's failure never becomes another's.
+
+One exception: a cheap model (its calls average under ``inline_below_s``, measured) that is idle,
+with nothing queued, answers a lone request right on the event loop when the server says it is
+quiet (``quiet``: no other HTTP request waiting, from uvicorn's own task set). The hop to the model
+thread and two loop iterations cost more than such a call; under load requests are batched as
+usual, since answering them one by one inline would give up batching.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import pandas as pd
 
@@ -27,6 +34,23 @@ class PredictFrame(Protocol):
     """The shared prediction path, ``LoadedModel.predict_frame``."""
 
     def __call__(self, frame: pd.DataFrame, *, proba: bool) -> Prediction: ...
+
+
+#: validated rows of one request (``LoadedModel.validate_rows``: a frame or a float matrix).
+Rows = Any
+
+#: one frame of the requests' rows, in order (``LoadedModel.join``).
+Join = Callable[[list[Rows]], pd.DataFrame]
+
+
+def concat(parts: list[Rows]) -> pd.DataFrame:
+    """Join for callers that enqueue frames only."""
+    frame: pd.DataFrame = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+    return frame
+
+
+#: turns of the event loop without a new request after which a forming batch stops waiting.
+INGEST_IDLE_TURNS = 3
 
 
 @dataclass(frozen=True)
@@ -41,7 +65,7 @@ class BatchRecord:
 
 @dataclass
 class _Item:
-    frame: pd.DataFrame
+    frame: Rows
     proba: bool
     future: asyncio.Future[Prediction]
     enqueued_at: float
@@ -56,9 +80,8 @@ def slice_prediction(prediction: Prediction, start: int, stop: int) -> Predictio
                       prediction.labels)
 
 
-def _run_batch(predict: PredictFrame, frames: list[pd.DataFrame], proba: bool) -> Prediction:
-    frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
-    return predict(frame, proba=proba)
+def _run_batch(predict: PredictFrame, join: Join, parts: list[Rows], proba: bool) -> Prediction:
+    return predict(join(parts), proba=proba)
 
 
 class MicroBatcher:
@@ -66,8 +89,15 @@ class MicroBatcher:
 
     def __init__(self, predict: PredictFrame, *, name: str, max_batch_size: int, max_delay_s: float,
                  max_queue: int, retry_after: float = 1.0,
-                 on_batch: Callable[[BatchRecord], None] | None = None) -> None:
+                 on_batch: Callable[[BatchRecord], None] | None = None, join: Join = concat,
+                 inline_below_s: float = 0.0) -> None:
         self._predict = predict
+        self._join = join
+        self.inline_below_s = inline_below_s
+        #: running mean of a model call's seconds (None until the first call, the warm-up).
+        self.call_seconds: float | None = None
+        #: True when no other request is waiting in the server; None: never answer inline.
+        self.quiet: Callable[[], bool] | None = None
         self.name = name
         self.max_batch_size = max_batch_size
         self.max_delay_s = max_delay_s
@@ -81,6 +111,8 @@ class MicroBatcher:
         self._worker: asyncio.Task[None] | None = None
         #: requests in the model call running now (0 while idle).
         self.running = 0
+        #: loop time the running model call started, None while idle.
+        self.busy_since: float | None = None
 
     @property
     def queued(self) -> int:
@@ -116,7 +148,7 @@ class MicroBatcher:
             self._arriving -= 1
             self._wakeup.set()
 
-    def enqueue(self, frame: pd.DataFrame, *, proba: bool, observed: bool = True
+    def enqueue(self, frame: Rows, *, proba: bool, observed: bool = True
                 ) -> asyncio.Future[Prediction]:
         """Queue a validated frame; the future resolves to its own rows' prediction.
 
@@ -128,9 +160,39 @@ class MicroBatcher:
             raise OverloadedError(self.name, len(self._queue), self.retry_after)
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Prediction] = loop.create_future()
+        if self._inline_ok(len(frame)):
+            self._run_inline(_Item(frame, proba, future, loop.time(), observed))
+            return future
         self._queue.append(_Item(frame, proba, future, loop.time(), observed))
         self._wakeup.set()
         return future
+
+    def _inline_ok(self, rows: int) -> bool:
+        cost, quiet = self.call_seconds, self.quiet
+        return (cost is not None and cost < self.inline_below_s and not self._queue and self.running == 0
+                and self._arriving <= 1 and rows <= self.max_batch_size and quiet is not None and quiet())
+
+    def _run_inline(self, item: _Item) -> None:
+        self.running, self.busy_since = 1, item.enqueued_at
+        try:
+            prediction = self._timed(self._predict, self._join, [item.frame], item.proba)
+        except Exception as exc:
+            item.future.set_exception(exc)
+            return
+        finally:
+            self.running, self.busy_since = 0, None
+        item.future.set_result(prediction)
+        if self._on_batch is not None and item.observed:
+            self._on_batch(BatchRecord(len(item.frame), 1, (0.0,), prediction))
+
+    def _timed(self, predict: PredictFrame, join: Join, parts: list[Rows], proba: bool) -> Prediction:
+        """One model call, folded into the running mean of a call's cost (runs on either thread)."""
+        started = time.perf_counter()
+        prediction = _run_batch(predict, join, parts, proba)
+        seconds = time.perf_counter() - started
+        previous = self.call_seconds
+        self.call_seconds = seconds if previous is None else 0.8 * previous + 0.2 * seconds
+        return prediction
 
     def _take(self, batch: list[_Item], rows: int) -> int:
         """Move queued, still-wanted items into ``batch`` while they fit; return the row count."""
@@ -148,10 +210,12 @@ class MicroBatcher:
     async def _gather(self) -> list[_Item]:
         batch: list[_Item] = []
         rows = self._take(batch, 0)
-        if not batch or not self._arriving or rows >= self.max_batch_size or self.max_delay_s <= 0:
+        if not batch or rows >= self.max_batch_size or self.max_delay_s <= 0:
             return batch
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.max_delay_s
+        if not self._arriving:
+            return await self._ingest(batch, rows, deadline)
         while self._arriving and rows < self.max_batch_size:
             remaining = deadline - loop.time()
             if remaining <= 0:
@@ -160,6 +224,26 @@ class MicroBatcher:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), remaining)
             rows = self._take(batch, rows)
+        return batch
+
+    async def _ingest(self, batch: list[_Item], rows: int, deadline: float) -> list[_Item]:
+        """Under load, let the event loop take in the requests it has already received first.
+
+        While the model ran, the loop (sharing the CPU) fell behind: requests wait unread in their
+        sockets. Starting the next call at once would give it a handful of rows and starve the loop
+        again; instead yield while each turn of the loop brings more rows (and other requests are
+        known to be in the server), up to the batch size or the delay bound.
+        """
+        quiet = self.quiet
+        if quiet is None or quiet():
+            return batch
+        loop = asyncio.get_running_loop()
+        idle_turns = 0
+        while rows < self.max_batch_size and loop.time() < deadline and idle_turns < INGEST_IDLE_TURNS:
+            before = rows
+            await asyncio.sleep(0)
+            rows = self._take(batch, rows)
+            idle_turns = 0 if rows > before or self._arriving else idle_turns + 1
         return batch
 
     async def _run(self) -> None:
@@ -176,11 +260,18 @@ class MicroBatcher:
         loop = asyncio.get_running_loop()
         frames = [item.frame for item in items]
         proba = any(item.proba for item in items)
-        return await loop.run_in_executor(self._executor, _run_batch, self._predict, frames, proba)
+        return await loop.run_in_executor(self._executor, self._timed, self._predict, self._join, frames,
+                                          proba)
+
+    def busy_for(self) -> float:
+        """Seconds the running model call has taken so far; 0 while idle."""
+        if self.busy_since is None:
+            return 0.0
+        return asyncio.get_running_loop().time() - self.busy_since
 
     async def _execute(self, items: list[_Item]) -> None:
         started = asyncio.get_running_loop().time()
-        self.running = len(items)
+        self.running, self.busy_since = len(items), started
         try:
             prediction = await self._call(items)
         except asyncio.CancelledError:  # stopping mid-call: nobody may be left waiting
@@ -188,14 +279,14 @@ class MicroBatcher:
                 _settle_error(item, NotReadyError(self.name, "the server is shutting down"))
             raise
         except Exception as exc:
-            self.running = 0
+            self.running, self.busy_since = 0, None
             if len(items) == 1:
                 _settle_error(items[0], exc)
             else:
                 for item in items:
                     await self._execute([item])
             return
-        self.running = 0
+        self.running, self.busy_since = 0, None
         start = 0
         for item in items:
             stop = start + len(item.frame)

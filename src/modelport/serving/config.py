@@ -2,7 +2,25 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class LogConfig:
+    """Where and how the server records its predictions (the prediction log)."""
+
+    #: the log's folder (``$MODELPORT_HOME/predictions``)
+    root: str
+    sample_rate: float = 1.0
+    #: input columns never stored
+    exclude: tuple[str, ...] = ()
+    #: input columns stored as salted sha256 digests
+    hash: tuple[str, ...] = ()
+    salt: str = ""
+    #: at most this much is lost if the process is killed (SIGKILL); SIGTERM loses nothing
+    flush_interval_s: float = 1.0
+    #: rows queued for writing before new ones are dropped (and counted)
+    max_queue_rows: int = 100_000
 
 
 @dataclass(frozen=True)
@@ -25,6 +43,15 @@ class ServerConfig:
     retry_after_s: int = 1
     #: bodies above this many bytes are decoded and validated off the event loop.
     offload_bytes: int = 64 * 1024
+    #: a model whose calls average under this many ms answers a lone request on the event loop
+    #: (no thread hop) while it is idle; 0 always uses the model thread.
+    inline_below_ms: float = 1.0
+    #: a model call running longer than this makes the process not live (its worker gets replaced).
+    stall_timeout_s: float = 120.0
+    #: on SIGTERM, how long requests in flight may take to finish before the process exits anyway.
+    drain_timeout_s: float = 30.0
+    #: record every prediction (None: no prediction log)
+    log: LogConfig | None = field(default=None)
 
     def __post_init__(self) -> None:
         if self.max_batch_size < 1:
@@ -35,3 +62,7 @@ class ServerConfig:
             raise ValueError("max_queue must be at least 1")
         if self.request_timeout_s <= 0:
             raise ValueError("request_timeout_s must be positive")
+        if self.stall_timeout_s <= 0:
+            raise ValueError("stall_timeout_s must be positive")
+        if self.drain_timeout_s < 0:
+            raise ValueError("drain_timeout_s must not be negative")

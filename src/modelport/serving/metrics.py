@@ -1,20 +1,24 @@
 """Prometheus metrics of the server, on a registry of their own, with a fixed and bounded label set.
 
-Labels come only from served models (name, version), the three protocols, status classes and a
-classifier's known labels; never from paths or request content.
+Labels come only from served models (name, version), the three protocols, status classes, a
+classifier's known labels and accelerator names; never from paths or request content.
+
+With several worker processes (``multiprocess=True``, ``PROMETHEUS_MULTIPROC_DIR`` set by the
+supervisor before the workers start) every worker writes its values to files in that folder and a
+scrape answered by any worker aggregates all of them; resource gauges are summed over live workers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+import sys
+from collections.abc import Iterable
 
 import numpy as np
 import psutil
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
-from prometheus_client.registry import Collector
+from prometheus_client.multiprocess import MultiProcessCollector
 
+from modelport.predictions import LogStats
 from modelport.serving.batcher import BatchRecord
 from modelport.serving.service import ServedModel
 
@@ -25,21 +29,45 @@ BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
 WAIT_BUCKETS = (0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1.0)
 
 
-class ProcessCollector(Collector):
-    """CPU seconds and resident memory of this process, read with psutil at scrape time."""
+class ResourceGauges:
+    """CPU, memory and accelerator use of this process, sampled with psutil (and torch for CUDA)."""
 
-    def __init__(self) -> None:
+    def __init__(self, registry: CollectorRegistry) -> None:
         self._process = psutil.Process()
+        self.cpu = Gauge("modelport_process_cpu_seconds", "CPU time of the serving processes.",
+                         registry=registry, multiprocess_mode="livesum")
+        self.memory = Gauge("modelport_process_resident_memory_bytes",
+                            "Resident memory of the serving processes.",
+                            registry=registry, multiprocess_mode="livesum")
+        self.gpu_memory = Gauge("modelport_gpu_memory_allocated_bytes",
+                                "Accelerator memory held by the serving processes' tensors.", ["device"],
+                                registry=registry, multiprocess_mode="livesum")
+        self.gpu_utilization = Gauge("modelport_gpu_utilization_ratio",
+                                     "Share of time the accelerator was busy (from NVML).", ["device"],
+                                     registry=registry, multiprocess_mode="livemax")
 
-    def collect(self) -> Iterator[Any]:
+    def sample(self, devices: Iterable[str] = ()) -> None:
         times = self._process.cpu_times()
-        cpu = CounterMetricFamily("modelport_process_cpu_seconds", "CPU time of this process.")
-        cpu.add_metric([], times.user + times.system)
-        memory = GaugeMetricFamily("modelport_process_resident_memory_bytes",
-                                   "Resident memory of this process.")
-        memory.add_metric([], float(self._process.memory_info().rss))
-        yield cpu
-        yield memory
+        self.cpu.set(times.user + times.system)
+        self.memory.set(float(self._process.memory_info().rss))
+        for device in devices:
+            allocated, utilization = _cuda_use(device)
+            self.gpu_memory.labels(device).set(allocated)
+            if utilization is not None:
+                self.gpu_utilization.labels(device).set(utilization)
+
+
+def _cuda_use(device: str) -> tuple[float, float | None]:
+    """Bytes allocated by this process on ``device`` and the device's utilisation, when NVML answers."""
+    torch = sys.modules.get("torch")
+    if torch is None or not torch.cuda.is_available():
+        return 0.0, None
+    allocated = float(torch.cuda.memory_allocated(device))
+    try:
+        utilization: float | None = torch.cuda.utilization(device) / 100
+    except Exception:  # NVML (pynvml) missing or refusing: memory is still reported
+        utilization = None
+    return allocated, utilization
 
 
 def status_class(status: int) -> str:
@@ -49,8 +77,9 @@ def status_class(status: int) -> str:
 class ServingMetrics:
     """Every metric the server exports; one instance per application."""
 
-    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+    def __init__(self, registry: CollectorRegistry | None = None, *, multiprocess: bool = False) -> None:
         self.registry = registry or CollectorRegistry(auto_describe=True)
+        self.multiprocess = multiprocess
         r = self.registry
         self.requests = Counter("modelport_requests", "Requests answered.",
                                 ["model", "version", "protocol", "status"], registry=r)
@@ -67,7 +96,14 @@ class ServingMetrics:
                                registry=r, multiprocess_mode="livesum")
         self.predictions = Counter("modelport_predictions", "Predicted rows by class (classifiers).",
                                    ["model", "version", "label"], registry=r)
-        r.register(ProcessCollector())
+        self.worker_starts = Counter("modelport_worker_starts",
+                                     "Worker processes that started serving, by why they were started.",
+                                     ["reason"], registry=r)
+        self.resources = ResourceGauges(r)
+        self.log_rows = Gauge("modelport_prediction_log_rows",
+                              "Rows the prediction log has handled, by outcome (written, dropped when its "
+                              "queue was full, sampled_out, failed) and rows queued now.", ["outcome"],
+                              registry=r, multiprocess_mode="livesum")
 
     def request(self, protocol: str, served: ServedModel | None, status: int, seconds: float) -> None:
         model, version = (served.name, served.version) if served is not None else ("", "")
@@ -89,5 +125,16 @@ class ServingMetrics:
             for label, count in zip(found.tolist(), counts.tolist(), strict=True):
                 self.predictions.labels(name, version, label if label in known else "other").inc(count)
 
-    def render(self) -> bytes:
-        return generate_latest(self.registry)
+    def log_stats(self, stats: LogStats) -> None:
+        """Export the prediction log's counts; drops mean the writer cannot keep up."""
+        for outcome in ("written", "dropped", "sampled_out", "failed", "queued"):
+            self.log_rows.labels(outcome).set(getattr(stats, outcome))
+
+    def render(self, devices: Iterable[str] = ()) -> bytes:
+        """The text exposition: this process's registry, or every worker's files when multiprocess."""
+        self.resources.sample(devices)
+        if not self.multiprocess:
+            return generate_latest(self.registry)
+        merged = CollectorRegistry()
+        MultiProcessCollector(merged)  # type: ignore[no-untyped-call]
+        return generate_latest(merged)

@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from modelport.errors import DeadlineExceededError, NotFoundError, NotReadyError
 from modelport.inference import golden
 from modelport.inference.model import LoadedModel, Prediction
+from modelport.predictions import PredictionBatch, PredictionLog
 from modelport.serving.batcher import BatchRecord, MicroBatcher
 from modelport.serving.config import ServerConfig
 
@@ -54,14 +57,25 @@ class ServedModel:
         return f"{self.name}:{self.version}"
 
 
+@dataclass(frozen=True)
+class Answer:
+    """A request's prediction and the ids its rows were logged under (empty without a log)."""
+
+    prediction: Prediction
+    ids: list[str]
+
+
 class Service:
     """The models this process serves, by name and version, and the one way to predict with them."""
 
     def __init__(self, config: ServerConfig | None = None,
-                 on_batch: Callable[[ServedModel, BatchRecord], None] | None = None) -> None:
+                 on_batch: Callable[[ServedModel, BatchRecord], None] | None = None,
+                 log: PredictionLog | None = None) -> None:
         self.config = config or ServerConfig()
         self._on_batch = on_batch
         self._models: dict[str, dict[str, ServedModel]] = {}
+        #: where every prediction is recorded, off the request path; None: not recorded
+        self.log = log
 
     @property
     def models(self) -> list[ServedModel]:
@@ -71,6 +85,23 @@ class Service:
     def ready(self) -> bool:
         models = self.models
         return bool(models) and all(served.ready for served in models)
+
+    def set_quiet(self, quiet: Callable[[], bool]) -> None:
+        """Tell the batchers how to see that no other request waits (cheap models may then answer
+        a lone request on the event loop); the HTTP server that runs this service provides it."""
+        for served in self.models:
+            served.batcher.quiet = quiet
+
+    def stalled(self) -> list[str]:
+        """Why this process is not live: model calls running past ``stall_timeout_s``; empty if live."""
+        limit = self.config.stall_timeout_s
+        return [f"model {served.key} has been computing one batch for {busy:.0f} s (limit {limit:g} s)"
+                for served in self.models if (busy := served.batcher.busy_for()) > limit]
+
+    @property
+    def devices(self) -> list[str]:
+        """The accelerators models of this process run on (for resource metrics)."""
+        return sorted({served.model.device for served in self.models if served.model.device != "cpu"})
 
     def add(self, model: LoadedModel, *, name: str | None = None, version: str | None = None
             ) -> ServedModel:
@@ -90,7 +121,8 @@ class Service:
         batcher = MicroBatcher(model.predict_frame, name=f"{name}:{version}",
                                max_batch_size=config.max_batch_size,
                                max_delay_s=config.max_batch_delay_ms / 1000, max_queue=config.max_queue,
-                               retry_after=config.retry_after_s, on_batch=on_batch)
+                               retry_after=config.retry_after_s, on_batch=on_batch, join=model.join,
+                               inline_below_s=config.inline_below_ms / 1000)
         served = ServedModel(name, version, model, batcher)
         versions[version] = served
         return served
@@ -125,34 +157,62 @@ class Service:
         await asyncio.gather(*(self._make_ready(served) for served in self.models))
 
     async def stop(self) -> None:
+        """Stop the batchers, then write out everything the log acknowledged."""
         for served in self.models:
             await served.batcher.stop()
             served.state, served.reason = State.LOADING, "stopped"
+        if self.log is not None:
+            await asyncio.to_thread(self.log.close)
 
-    async def predict(self, served: ServedModel, raw: Any, *, proba: bool, offload: bool = False
-                      ) -> Prediction:
-        """Validate ``raw`` against the version's signature, then predict it through its batcher."""
+    async def predict(self, served: ServedModel, raw: Any, *, proba: bool, offload: bool = False,
+                      protocol: str = "") -> Answer:
+        """Validate ``raw`` against the version's signature, predict it through its batcher, log it."""
         if not served.ready:
             raise NotReadyError(served.key, served.reason, self.config.retry_after_s)
-        return await self._infer(served, raw, proba=proba, offload=offload)
+        started = time.perf_counter()
+        log = self.log
+        # monitoring needs a classifier's scores whatever the protocol asked for (for classifiers
+        # packed as one-pass, probabilities cost nothing more)
+        wanted = proba or (log is not None and served.model.task == "classification")
+        rows, prediction = await self._infer(served, raw, proba=wanted, offload=offload)
+        if log is None:
+            return Answer(prediction, [])
+        model = served.model
+        # the raw columns or records as decoded are 3-10x cheaper to log than a validated frame
+        logged = raw if isinstance(raw, dict | list) and not isinstance(rows, np.ndarray) else rows
+        ids = log.submit(PredictionBatch(
+            endpoint=served.name, model=served.name, version=served.version, inputs=logged,
+            columns=model.signature.names, predictions=prediction.values,
+            probabilities=prediction.probabilities, labels=prediction.labels, protocol=protocol,
+            latency_ms=(time.perf_counter() - started) * 1000))
+        return Answer(prediction, ids)
+
+    def log_failure(self, served: ServedModel, protocol: str, status: int, seconds: float) -> None:
+        """Record a request that got no prediction (its status and latency; no inputs)."""
+        if self.log is not None:
+            self.log.submit(PredictionBatch(endpoint=served.name, model=served.name, version=served.version,
+                                            inputs=None, protocol=protocol, status=status,
+                                            latency_ms=seconds * 1000))
 
     async def _infer(self, served: ServedModel, raw: Any, *, proba: bool, offload: bool,
-                     observed: bool = True) -> Prediction:
+                     observed: bool = True) -> tuple[Any, Prediction]:
         batcher = served.batcher
         with batcher.arriving():
             if offload:
-                frame, warnings = await asyncio.to_thread(served.model.validate, raw)
+                frame, warnings = await asyncio.to_thread(served.model.validate_rows, raw)
             else:
-                frame, warnings = served.model.validate(raw)
+                frame, warnings = served.model.validate_rows(raw)
             future = batcher.enqueue(frame, proba=proba, observed=observed)
         timeout = self.config.request_timeout_s
+        # one timer per request, cheaper than asyncio.wait_for's wrapper task and future
+        expiry = asyncio.get_running_loop().call_later(timeout, _expire, future, timeout)
         try:
-            result = await asyncio.wait_for(future, timeout)
-        except TimeoutError:
-            raise DeadlineExceededError(timeout) from None
+            result = await future
+        finally:
+            expiry.cancel()
         if not warnings:
-            return result
-        return Prediction(result.values, result.probabilities, result.labels, warnings)
+            return frame, result
+        return frame, Prediction(result.values, result.probabilities, result.labels, warnings)
 
     async def _make_ready(self, served: ServedModel) -> None:
         try:
@@ -165,6 +225,12 @@ class Service:
             return
         served.state, served.reason = State.READY, "ready"
         log.info("model %s is ready", served.key)
+
+
+def _expire(future: asyncio.Future[Prediction], timeout: float) -> None:
+    """Fail a request still waiting for its prediction; the batcher skips settled requests."""
+    if not future.done():
+        future.set_exception(DeadlineExceededError(timeout))
 
 
 def _golden_check(model: LoadedModel) -> pd.DataFrame:

@@ -133,3 +133,75 @@ async def test_a_full_queue_refuses_and_stop_releases_waiters() -> None:
     for future in queued:  # answered, or released with NotReadyError: nobody waits forever
         with contextlib.suppress(NotReadyError):
             assert (await asyncio.wait_for(future, 30)).values.tolist() == [4.0]
+
+
+def _threads_of(seen: list[str], quiet: list[bool]) -> MicroBatcher:
+    def record_thread(frame: pd.DataFrame, *, proba: bool) -> Prediction:
+        seen.append(threading.current_thread().name)
+        return double(frame, proba=proba)
+
+    batcher = MicroBatcher(record_thread, name="cheap", max_batch_size=64, max_delay_s=0.002,
+                           max_queue=100, inline_below_s=0.5)
+    batcher.quiet = lambda: quiet[0]
+    return batcher
+
+
+async def test_a_cheap_idle_model_answers_a_lone_request_on_the_event_loop() -> None:
+    seen: list[str] = []
+    quiet = [True]
+    batcher = _threads_of(seen, quiet)
+    batcher.start()
+    try:
+        first = await batcher.enqueue(_frame(1.0), proba=False)  # no cost known yet: model thread
+        second = await batcher.enqueue(_frame(2.0), proba=False)
+        with pytest.raises(ValueError, match="negative input"):
+            await batcher.enqueue(_frame(-1.0), proba=False)
+        quiet[0] = False  # other requests wait in the server: batch them instead
+        burst = await asyncio.gather(*(batcher.enqueue(_frame(float(i)), proba=False) for i in range(10)))
+    finally:
+        await batcher.stop()
+    loop_thread = threading.current_thread().name
+    assert seen[0].startswith("model-cheap")
+    assert seen[1:3] == [loop_thread, loop_thread]
+    assert (first.values.tolist(), second.values.tolist()) == ([2.0], [4.0])
+    assert [r.values.tolist() for r in burst] == [[2.0 * i] for i in range(10)]
+    assert seen[3:] == ["model-cheap_0"]  # the whole burst in one call on the model thread
+
+
+async def test_inline_answers_are_off_when_the_threshold_is_zero() -> None:
+    seen: list[str] = []
+    batcher = _threads_of(seen, [True])
+    batcher.inline_below_s = 0.0
+    batcher.start()
+    try:
+        for value in range(3):
+            await batcher.enqueue(_frame(float(value)), proba=False)
+    finally:
+        await batcher.stop()
+    assert all(name.startswith("model-cheap") for name in seen)
+
+
+async def test_under_load_a_forming_batch_takes_in_requests_the_loop_is_still_receiving() -> None:
+    async def arrivals(batcher: MicroBatcher) -> list[BatchRecord]:
+        async def late(turns: int) -> Prediction:
+            for _ in range(turns):  # requests the loop parses one turn after another
+                await asyncio.sleep(0)
+            return await batcher.enqueue(_frame(float(turns)), proba=False)
+
+        batcher.start()
+        try:
+            first = batcher.enqueue(_frame(0.0), proba=False)
+            await asyncio.gather(first, *(late(turn) for turn in range(1, 9)))
+        finally:
+            await batcher.stop()
+        return records
+
+    records: list[BatchRecord] = []
+    busy = _batcher(records, max_delay_s=5.0)
+    busy.quiet = lambda: False  # other requests are in the server
+    assert [r.requests for r in await arrivals(busy)] == [9]
+
+    records = []
+    quiet = _batcher(records, max_delay_s=5.0)
+    quiet.quiet = lambda: True  # nothing else in the server: never wait
+    assert (await arrivals(quiet))[0].requests < 9

@@ -58,5 +58,9 @@ def _csv(body: bytes) -> pd.DataFrame:
         raise ProtocolError(f"malformed CSV body: {exc}") from exc
 
 
-def encode(prediction: Prediction) -> bytes:
-    return jsonio.encode({"predictions": prediction.values.tolist()})
+def encode(prediction: Prediction, ids: list[str] | None = None) -> bytes:
+    """``{"predictions": [...]}``, with ``prediction_ids`` when the rows were logged."""
+    body: dict[str, Any] = {"predictions": prediction.values.tolist()}
+    if ids:
+        body["prediction_ids"] = ids
+    return jsonio.encode(body)

@@ -20,5 +20,9 @@ def decode(body: bytes) -> Any:
     return instances
 
 
-def encode(prediction: Prediction) -> bytes:
-    return jsonio.encode({"predictions": prediction.values.tolist()})
+def encode(prediction: Prediction, ids: list[str] | None = None) -> bytes:
+    """``{"predictions": [...]}``, with ``prediction_ids`` when the rows were logged."""
+    body: dict[str, Any] = {"predictions": prediction.values.tolist()}
+    if ids:
+        body["prediction_ids"] = ids
+    return jsonio.encode(body)

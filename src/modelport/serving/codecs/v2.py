@@ -251,7 +251,7 @@ def _tensor_bytes(array: np.ndarray, datatype: str) -> bytes:
     return b"".join(parts)
 
 
-def encode(decoded: Decoded, prediction: Prediction, model: str, version: str
+def encode(decoded: Decoded, prediction: Prediction, model: str, version: str, ids: list[str] | None = None
            ) -> tuple[bytes, dict[str, str]]:
     """Response body and extra headers (the binary extension's header when tensors are binary)."""
     outputs: list[dict[str, Any]] = []
@@ -272,8 +272,13 @@ def encode(decoded: Decoded, prediction: Prediction, model: str, version: str
     response: dict[str, Any] = {"model_name": model, "model_version": version, "outputs": outputs}
     if decoded.request_id is not None:
         response["id"] = decoded.request_id
+    parameters: dict[str, Any] = {}
     if prediction.warnings:
-        response["parameters"] = {"warnings": [str(w) for w in prediction.warnings]}
+        parameters["warnings"] = [str(w) for w in prediction.warnings]
+    if ids:
+        parameters["prediction_ids"] = ids
+    if parameters:
+        response["parameters"] = parameters
     body = jsonio.encode(response)
     if not buffers:
         return body, {}

@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import Lifespan, Receive, Scope, Send
 
 from modelport.inference.model import LoadedModel
+from modelport.predictions import PredictionLog
 from modelport.serving.codecs import jsonio
 from modelport.serving.config import ServerConfig
 from modelport.serving.http import kserve, mlflow, oip, openapi
-from modelport.serving.http.endpoint import Call, Instrument, json_response
+from modelport.serving.http.endpoint import Call, Instrument, InstrumentedEndpoint, json_response
 from modelport.serving.metrics import CONTENT_TYPE, ServingMetrics
 from modelport.serving.service import Service
+
+#: how often each process refreshes its CPU, memory and accelerator gauges.
+RESOURCE_INTERVAL_S = 1.0
 
 
 def build_service(models: list[LoadedModel] | list[tuple[str, str, LoadedModel]],
@@ -24,7 +30,13 @@ def build_service(models: list[LoadedModel] | list[tuple[str, str, LoadedModel]]
                   ) -> tuple[Service, ServingMetrics]:
     """A service for ``models`` (loaded models, or (name, version, model) triples) wired to metrics."""
     metrics = metrics or ServingMetrics()
-    service = Service(config, on_batch=metrics.batch)
+    log = None
+    if config is not None and config.log is not None:
+        settings = config.log
+        log = PredictionLog(settings.root, flush_interval_s=settings.flush_interval_s,
+                            max_queue_rows=settings.max_queue_rows, sample_rate=settings.sample_rate,
+                            exclude=settings.exclude, hash=settings.hash, salt=settings.salt)
+    service = Service(config, on_batch=metrics.batch, log=log)
     for entry in models:
         if isinstance(entry, tuple):
             name, version, model = entry
@@ -34,12 +46,45 @@ def build_service(models: list[LoadedModel] | list[tuple[str, str, LoadedModel]]
     return service, metrics
 
 
-def create_app(service: Service, metrics: ServingMetrics) -> Starlette:
-    """The application over ``service``; its lifespan golden-checks and warms up every model."""
+class ServingApp(Starlette):
+    """Starlette, with prediction routes dispatched straight to their endpoint.
+
+    A POST to a prediction route skips Starlette's middleware stack and linear route scan (about a
+    quarter of the event loop's time per request under load, measured with py-spy); the endpoints
+    map every error to an answer themselves. Everything else takes the ordinary way.
+    """
+
+    def __init__(self, routes: list[Route], lifespan: Lifespan[Starlette], fast: list[Route]) -> None:
+        super().__init__(routes=routes, lifespan=lifespan)
+        self._fast = [(route.path_regex, route.endpoint) for route in fast]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST":
+            path = scope["path"]
+            for regex, endpoint in self._fast:
+                match = regex.match(path)
+                if match is not None:
+                    scope["app"] = self
+                    scope["path_params"] = match.groupdict()
+                    response = await endpoint(Request(scope, receive, send))
+                    await response(scope, receive, send)
+                    return
+        await super().__call__(scope, receive, send)
+
+
+def create_app(service: Service, metrics: ServingMetrics,
+               on_started: Callable[[], None] | None = None) -> Starlette:
+    """The application over ``service``; its lifespan golden-checks and warms up every model.
+
+    ``on_started`` runs once that is done, just before the process starts taking requests.
+    """
     instrument = Instrument(service, metrics)
     spec: dict[str, bytes] = {}
 
     async def healthz(request: Request, call: Call) -> Response:
+        stalled = service.stalled()
+        if stalled:
+            return json_response({"live": False, "reasons": stalled}, 503)
         return json_response({"live": True})
 
     async def readyz(request: Request, call: Call) -> Response:
@@ -48,19 +93,35 @@ def create_app(service: Service, metrics: ServingMetrics) -> Starlette:
         return json_response(body, 200 if service.ready else 503)
 
     async def metrics_route(request: Request, call: Call) -> Response:
-        return Response(metrics.render(), media_type=CONTENT_TYPE)
+        if service.log is not None:
+            metrics.log_stats(service.log.stats())
+        return Response(metrics.render(service.devices), media_type=CONTENT_TYPE)
 
     async def openapi_route(request: Request, call: Call) -> Response:
         if "json" not in spec:
             spec["json"] = jsonio.encode(openapi.document(service))
         return Response(spec["json"], media_type="application/json")
 
+    async def sample_resources() -> None:
+        """Keep this process's resource gauges fresh for scrapes answered by another worker."""
+        while True:
+            metrics.resources.sample(service.devices)
+            if service.log is not None:
+                metrics.log_stats(service.log.stats())
+            await asyncio.sleep(RESOURCE_INTERVAL_S)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        sampler = asyncio.get_running_loop().create_task(sample_resources(), name="resource-sampler")
         await service.start()
+        if on_started is not None:
+            on_started()
         try:
             yield
         finally:
+            sampler.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sampler
             await service.stop()
 
     plain = instrument.plain
@@ -73,4 +134,7 @@ def create_app(service: Service, metrics: ServingMetrics) -> Starlette:
         Route("/metrics", plain(metrics_route), methods=["GET"]),
         Route("/openapi.json", plain(openapi_route), methods=["GET"]),
     ]
-    return Starlette(routes=route_list, lifespan=lifespan)
+    fast = [route for route in route_list
+            if route.methods == {"POST"}
+            and isinstance(getattr(route.endpoint, "__self__", None), InstrumentedEndpoint)]
+    return ServingApp(route_list, lifespan, fast)

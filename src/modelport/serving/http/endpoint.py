@@ -28,6 +28,16 @@ Handler = Callable[[Request, Call], Awaitable[Response]]
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
+#: response header with the logged prediction ids, comma-separated, when a request has at most this many rows.
+IDS_HEADER = "Modelport-Prediction-Ids"
+IDS_HEADER_ROWS = 64
+
+
+def ids_header(ids: list[str]) -> dict[str, str]:
+    """The prediction-ids header (the body carries every id; the header only up to 64)."""
+    return {IDS_HEADER: ",".join(ids)} if ids and len(ids) <= IDS_HEADER_ROWS else {}
+
+
 def json_response(value: object, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(jsonio.encode(value), status, headers, media_type="application/json")
 
@@ -48,6 +58,33 @@ async def read_body(request: Request, config: ServerConfig) -> bytes:
     return b"".join(chunks)
 
 
+class InstrumentedEndpoint:
+    """A prediction endpoint: never raises (errors become answers); counts, times, tracks in-flight."""
+
+    def __init__(self, protocol: str, handler: Handler, service: Service, metrics: ServingMetrics) -> None:
+        self.protocol = protocol
+        self.handler = handler
+        self.service = service
+        self.metrics = metrics
+
+    async def __call__(self, request: Request) -> Response:
+        metrics = self.metrics
+        call = Call()
+        started = time.perf_counter()
+        metrics.in_flight.inc()
+        try:
+            response = await self.handler(request, call)
+        except Exception as exc:
+            response = error_response(exc)
+        finally:
+            metrics.in_flight.dec()
+        seconds = time.perf_counter() - started
+        metrics.request(self.protocol, call.served, response.status_code, seconds)
+        if response.status_code >= 400 and call.served is not None:
+            self.service.log_failure(call.served, self.protocol, response.status_code, seconds)
+        return response
+
+
 class Instrument:
     """Wraps prediction handlers: maps errors to answers and records count, latency, in-flight."""
 
@@ -56,22 +93,8 @@ class Instrument:
         self.metrics = metrics
 
     def __call__(self, protocol: str, handler: Handler) -> Endpoint:
-        metrics = self.metrics
-
-        async def endpoint(request: Request) -> Response:
-            call = Call()
-            started = time.perf_counter()
-            metrics.in_flight.inc()
-            try:
-                response = await handler(request, call)
-            except Exception as exc:
-                response = error_response(exc)
-            finally:
-                metrics.in_flight.dec()
-            metrics.request(protocol, call.served, response.status_code, time.perf_counter() - started)
-            return response
-
-        return endpoint
+        # a bound method, so Starlette wraps it as a request handler (an instance would be taken for ASGI)
+        return InstrumentedEndpoint(protocol, handler, self.service, self.metrics).__call__
 
     def plain(self, handler: Handler) -> Endpoint:
         """Error mapping only, for metadata and health routes."""

@@ -9,7 +9,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from modelport.serving.codecs import v1
-from modelport.serving.http.endpoint import Call, Instrument, json_response, read_body
+from modelport.serving.http.endpoint import Call, Instrument, ids_header, json_response, read_body
 from modelport.serving.service import Service
 
 
@@ -26,8 +26,9 @@ def routes(service: Service, instrument: Instrument) -> list[Route]:
         body = await read_body(request, config)
         offload = len(body) > config.offload_bytes
         raw = await asyncio.to_thread(v1.decode, body) if offload else v1.decode(body)
-        prediction = await service.predict(served, raw, proba=False, offload=offload)
-        return Response(v1.encode(prediction), media_type="application/json")
+        answer = await service.predict(served, raw, proba=False, offload=offload, protocol="v1")
+        return Response(v1.encode(answer.prediction, answer.ids), headers=ids_header(answer.ids),
+                        media_type="application/json")
 
     return [
         Route("/v1/models/{name}", instrument.plain(model_ready), methods=["GET"]),

@@ -13,7 +13,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from modelport.serving.codecs import mlflow
-from modelport.serving.http.endpoint import Call, Instrument, json_response, read_body
+from modelport.serving.http.endpoint import Call, Instrument, ids_header, json_response, read_body
 from modelport.serving.service import ServedModel, Service
 
 MODEL_HEADER = "modelport-model"
@@ -41,8 +41,9 @@ def routes(service: Service, instrument: Instrument) -> list[Route]:
             raw = await asyncio.to_thread(mlflow.decode, body, content_type)
         else:
             raw = mlflow.decode(body, content_type)
-        prediction = await service.predict(served, raw, proba=False, offload=offload)
-        return Response(mlflow.encode(prediction), media_type="application/json")
+        answer = await service.predict(served, raw, proba=False, offload=offload, protocol="mlflow")
+        return Response(mlflow.encode(answer.prediction, answer.ids), headers=ids_header(answer.ids),
+                        media_type="application/json")
 
     return [
         Route("/ping", instrument.plain(ping), methods=["GET"]),

@@ -9,8 +9,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from modelport.serving.codecs import v2
-from modelport.serving.http.endpoint import Call, Instrument, json_response, read_body
+from modelport.errors import NotFoundError, Problem, ProtocolError, SchemaError
+from modelport.predictions import FeedbackReceipt, FeedbackStore
+from modelport.serving.codecs import jsonio, v2
+from modelport.serving.http.endpoint import Call, Instrument, ids_header, json_response, read_body
 from modelport.serving.service import ServedModel, Service
 
 SERVER_VERSION = "0.1.0"
@@ -59,7 +61,8 @@ def routes(service: Service, instrument: Instrument) -> list[Route]:
         return json_response({"name": "modelport", "version": SERVER_VERSION, "extensions": EXTENSIONS})
 
     async def live(request: Request, call: Call) -> Response:
-        return json_response({"live": True})
+        live = not service.stalled()
+        return json_response({"live": live}, 200 if live else 503)
 
     async def ready(request: Request, call: Call) -> Response:
         return json_response({"ready": service.ready}, 200 if service.ready else 503)
@@ -85,10 +88,28 @@ def routes(service: Service, instrument: Instrument) -> list[Route]:
             decoded = await asyncio.to_thread(v2.decode, body, header, model.signature, available)
         else:
             decoded = v2.decode(body, header, model.signature, available)
-        prediction = await service.predict(served, decoded.raw, proba=decoded.proba, offload=offload)
-        content, headers = v2.encode(decoded, prediction, served.name, served.version)
+        answer = await service.predict(served, decoded.raw, proba=decoded.proba, offload=offload,
+                                       protocol="v2")
+        content, headers = v2.encode(decoded, answer.prediction, served.name, served.version, answer.ids)
+        headers.update(ids_header(answer.ids))
         media = "application/octet-stream" if headers else "application/json"
         return Response(content, 200, headers, media_type=media)
+
+    async def feedback(request: Request, call: Call) -> Response:
+        served = _served(service, request, call)
+        log = service.log
+        if log is None:
+            raise NotFoundError("this server keeps no prediction log (started with --no-log-predictions), "
+                                "so it has nowhere to join feedback")
+        ids, labels, outcomes = parse_feedback(jsonio.decode(await read_body(request, config)))
+        def store() -> FeedbackReceipt:
+            log.flush()  # predictions still queued are matched too
+            return FeedbackStore(log.root).add(served.name, ids, labels=labels, outcomes=outcomes)
+
+        receipt = await asyncio.to_thread(store)
+        body = receipt.to_dict()
+        body.pop("segment", None)  # a server path is none of the caller's business
+        return json_response(body)
 
     plain = instrument.plain
     infer_endpoint = instrument("v2", infer)
@@ -102,4 +123,22 @@ def routes(service: Service, instrument: Instrument) -> list[Route]:
         Route("/v2/models/{name}/versions/{version}/ready", plain(model_ready), methods=["GET"]),
         Route("/v2/models/{name}/infer", infer_endpoint, methods=["POST"]),
         Route("/v2/models/{name}/versions/{version}/infer", infer_endpoint, methods=["POST"]),
+        Route("/v2/models/{name}/feedback", plain(feedback), methods=["POST"]),
     ]
+
+
+def parse_feedback(document: Any) -> tuple[list[Any], list[Any] | None, list[Any] | None]:
+    """``{id, label}`` / ``{id, outcome}``, a list of them, or ``{"feedback": [...]}`` → columns."""
+    items = document.get("feedback", document) if isinstance(document, dict) else document
+    if isinstance(items, dict):
+        items = [items]
+    if not isinstance(items, list) or not items or not all(isinstance(i, dict) for i in items):
+        raise ProtocolError('expected {"id": ..., "label": ...}, a list of them, or {"feedback": [...]}')
+    problems = [Problem(f"feedback[{n}]", "needs an id and a label or an outcome")
+                for n, item in enumerate(items) if "id" not in item or not ({"label", "outcome"} & set(item))]
+    if problems:
+        raise SchemaError(problems)
+    ids = [item["id"] for item in items]
+    labels = [item.get("label") for item in items] if any("label" in i for i in items) else None
+    outcomes = [item.get("outcome") for item in items] if any("outcome" in i for i in items) else None
+    return ids, labels, outcomes

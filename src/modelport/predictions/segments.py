@@ -1,0 +1,147 @@
+"""Parquet segments on disk: where they go, how one is written so that no half file is ever seen.
+
+Layout under a root folder (``$MODELPORT_HOME/predictions`` by default)::
+
+    model=<name>/date=<YYYY-MM-DD>/<time>-<pid>-<seq>.parquet            predictions, by their day (UTC)
+    feedback/model=<name>/date=<YYYY-MM-DD>/<time>-<pid>-<seq>.parquet   feedback, by the day received
+
+A segment is written under a hidden temporary name in its final folder, fsynced, renamed into
+place and its folder fsynced: a reader (or a process that survives a power cut) sees either the
+whole segment or nothing. Names sort by the time they were written; the pid keeps the workers of
+one server apart. A writer killed mid-write leaves only a hidden ``.*.tmp`` file, which no reader
+lists.
+
+A compacted segment (``compact-…``, see ``compact``) names in its Parquet metadata the segments it
+replaces; from the moment it is renamed into place readers skip those, so a compaction interrupted
+before it deleted them shows no row twice.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from modelport.core.refs import NAME_CHARS, NAME_MAX
+from modelport.errors import RefError
+
+FEEDBACK = "feedback"
+SUFFIX = ".parquet"
+COMPACT_PREFIX = "compact-"
+#: Parquet metadata key of a compacted segment: the JSON list of the segment names it replaces
+REPLACES = b"modelport.replaces"
+DAY_US = 86_400_000_000
+_sequence = itertools.count()
+
+
+def check_model(name: str) -> str:
+    """``name`` when it can be a folder name (a registry model name); else RefError."""
+    if not name or len(name) > NAME_MAX or set(name) - NAME_CHARS or name.strip(".") == "":
+        raise RefError(f"{name!r} is not a model name (letters, digits, '-', '_' and '.', "
+                       f"at most {NAME_MAX} characters)")
+    return name
+
+
+def model_folder(root: Path, model: str, *, feedback: bool = False) -> Path:
+    base = root / FEEDBACK if feedback else root
+    return base / f"model={check_model(model)}"
+
+
+def day_of(time_us: int) -> date:
+    return (datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=time_us)).date()
+
+
+def fsync_folder(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _make_folders(folder: Path) -> None:
+    """Create ``folder`` and its missing parents, fsyncing each parent so the new names last."""
+    missing = []
+    current = folder
+    while not current.exists():
+        missing.append(current)
+        current = current.parent
+    for path in reversed(missing):
+        path.mkdir(exist_ok=True)
+        fsync_folder(path.parent)
+
+
+def write_segment(folder: Path, table: pa.Table, *, replaces: Sequence[str] = ()) -> Path:
+    """Write ``table`` as a new segment in ``folder`` (created if need be) atomically; return its path.
+
+    ``replaces``: names of segments in the same folder this one stands for (a compaction).
+    """
+    _make_folders(folder)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    prefix = ""
+    if replaces:
+        prefix = COMPACT_PREFIX
+        table = table.replace_schema_metadata({**(table.schema.metadata or {}),
+                                               REPLACES: json.dumps(list(replaces)).encode()})
+    name = f"{prefix}{stamp}-{os.getpid()}-{next(_sequence):06d}{SUFFIX}"
+    final = folder / name
+    temporary = folder / f".{name}.tmp"
+    try:
+        pq.write_table(table, temporary, compression="zstd")
+        fd = os.open(temporary, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(temporary, final)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    fsync_folder(folder)
+    return final
+
+
+def _day(folder: Path) -> date | None:
+    try:
+        return date.fromisoformat(folder.name.removeprefix("date="))
+    except ValueError:
+        return None
+
+
+def day_folders(root: Path, model: str, *, first: date | None = None, last: date | None = None,
+                feedback: bool = False) -> list[tuple[date, Path]]:
+    """The day folders of a model in ``[first, last]`` (either end open when None), in day order."""
+    base = model_folder(root, model, feedback=feedback)
+    if not base.is_dir():
+        return []
+    found = []
+    for folder in sorted(base.glob("date=*")):
+        day = _day(folder)
+        if day is not None and (first is None or day >= first) and (last is None or day <= last):
+            found.append((day, folder))
+    return found
+
+
+def live_segments(folder: Path) -> tuple[list[Path], list[Path]]:
+    """The segments of one day folder that readers see, and those a compaction replaced."""
+    paths = sorted(p for p in folder.iterdir() if p.suffix == SUFFIX and not p.name.startswith("."))
+    replaced: set[str] = set()
+    for path in paths:
+        if path.name.startswith(COMPACT_PREFIX):
+            metadata = pq.read_metadata(path).metadata or {}
+            replaced.update(json.loads(metadata.get(REPLACES, b"[]")))
+    live = [p for p in paths if p.name not in replaced]
+    return live, [p for p in paths if p.name in replaced]
+
+
+def segment_files(root: Path, model: str, *, first: date | None = None, last: date | None = None,
+                  feedback: bool = False) -> list[Path]:
+    """The live segments of a model whose day lies in ``[first, last]`` (either end open when None)."""
+    return [path for _, folder in day_folders(root, model, first=first, last=last, feedback=feedback)
+            for path in live_segments(folder)[0]]

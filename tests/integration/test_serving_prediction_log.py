@@ -1,0 +1,94 @@
+"""The server records every prediction (ids returned in the body and a header), failures with their
+status, and joins delayed labels posted to /v2/models/{name}/feedback."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+
+import httpx
+import pytest
+
+from modelport.predictions import joined, read_predictions
+from modelport.serving.config import LogConfig
+from tests.serving_apps import open_model, serving
+from tests.serving_processes import serve
+
+pytestmark = pytest.mark.anyio
+
+ROW = {"x1": 0.1, "x2": -0.2, "x3": 0.3, "x4": 1.0}
+
+
+async def test_predictions_are_logged_with_their_ids_and_failures_with_their_status(
+        served_paths: dict[str, Path], tmp_path: Path) -> None:
+    log = LogConfig(str(tmp_path / "predictions"), flush_interval_s=0.05)
+    model = open_model(served_paths["numeric"])
+    async with serving([("numeric", "7", model)], log=log) as (client, _):
+        v1 = await client.post("/v1/models/numeric:predict", json={"instances": [ROW, ROW]})
+        tensor = {"inputs": [{"name": "features", "shape": [1, 4], "datatype": "FP64",
+                              "data": list(ROW.values())}]}
+        v2 = await client.post("/v2/models/numeric/infer", json=tensor)
+        mlflow = await client.post("/invocations", json={"dataframe_records": [ROW]})
+        bad = await client.post("/v1/models/numeric:predict", json={"instances": [{"x1": "no"}]})
+    assert [a.status_code for a in (v1, v2, mlflow, bad)] == [200, 200, 200, 422]
+    ids = v1.json()["prediction_ids"]
+    assert len(ids) == 2
+    assert v1.headers["modelport-prediction-ids"] == ",".join(ids)
+    v2_ids = v2.json()["parameters"]["prediction_ids"]
+    ids += v2_ids + mlflow.json()["prediction_ids"]
+    assert v2.headers["modelport-prediction-ids"] == v2_ids[0]
+
+    logged = read_predictions(log.root, "numeric")  # the lifespan's end closed the log: all written
+    ok = logged[logged["status"] == 200]
+    assert ok["id"].tolist() == ids
+    assert set(ok["version"]) == {"7"}
+    assert ok["protocol"].tolist() == ["v1", "v1", "v2", "mlflow"]
+    assert ok["input.x2"].tolist() == [-0.2] * 4
+    assert ok["prediction"].astype(int).tolist() == [int(model.predict([ROW])[0])] * 4
+    assert (ok["latency_ms"] > 0).all()
+    scores = ok[[c for c in ok if c.startswith("proba.")]]
+    assert scores.shape[1] == 3  # every protocol's rows carry the scores monitoring needs
+    assert scores.notna().all().all()
+    failed = logged[logged["status"] != 200]
+    assert failed["status"].tolist() == [422]
+    assert failed["protocol"].tolist() == ["v1"]
+
+
+async def test_feedback_posted_to_the_server_joins_its_predictions(
+        served_paths: dict[str, Path], tmp_path: Path) -> None:
+    log = LogConfig(str(tmp_path / "predictions"), flush_interval_s=60)  # the route flushes first
+    async with serving([open_model(served_paths["numeric"])], log=log) as (client, _):
+        answer = await client.post("/v1/models/numeric:predict", json={"instances": [ROW, ROW, ROW]})
+        ids = answer.json()["prediction_ids"]
+        first = await client.post("/v2/models/numeric/feedback", json={"id": ids[0], "label": 2})
+        rest = await client.post("/v2/models/numeric/feedback", json={"feedback": [
+            {"id": ids[1], "label": 0}, {"id": "0" * 32, "label": 1}]})
+        bad = await client.post("/v2/models/numeric/feedback", json=[{"label": 1}])
+        unknown_model = await client.post("/v2/models/nope/feedback", json={"id": ids[0], "label": 1})
+    assert first.status_code == 200, first.text
+    assert first.json()["joined"] == 1
+    assert rest.json() | {"examples": None} == {"model": "numeric", "stored": 2, "joined": 1,
+                                                "sampled_out": 0, "unknown": 1, "examples": None}
+    assert rest.json()["examples"] == ["0" * 32]
+    assert bad.status_code == 422
+    assert "needs an id" in bad.text
+    assert unknown_model.status_code == 404
+    table = joined(log.root, "numeric").set_index("id")
+    assert table.loc[ids[0], "label"] == 2
+    assert table.loc[ids[1], "label"] == 0
+    assert table["label"].isna().sum() == 1
+
+
+def test_sigterm_writes_every_acknowledged_prediction(served_paths: dict[str, Path], tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MODELPORT_HOME", str(tmp_path / "home"))
+    with serve("serve", str(served_paths["numeric"]), "--workers", "2",
+               "--log-flush-interval", "30") as server:
+        ids = []
+        for _ in range(20):
+            answer = httpx.post(f"{server.url}/v1/models/numeric:predict", json={"instances": [ROW]})
+            ids += answer.json()["prediction_ids"]
+        server.process.send_signal(signal.SIGTERM)
+        assert server.process.wait(60) == 0
+    logged = read_predictions(tmp_path / "home" / "predictions", "numeric")
+    assert sorted(logged["id"]) == sorted(ids)

@@ -1,0 +1,87 @@
+"""``modelport serve --config``: the YAML file's models and settings, and how the command line wins."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from modelport.cli.serve_commands import build_spec, merge_settings
+from modelport.errors import ConfigError
+from modelport.serving.workers import ModelSource
+from modelport.settings import ServeModel, read_serve_file
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "serve.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_models_and_settings_are_read(tmp_path: Path) -> None:
+    found = read_serve_file(_write(tmp_path, """
+models:
+  - credit@production
+  - {ref: churn:3, name: churn-v3}
+port: 8080
+workers: 3
+max_batch_delay_ms: 1.5
+allow_env_mismatch: true
+"""))
+    assert found.models == (ServeModel("credit@production"), ServeModel("churn:3", "churn-v3"))
+    assert found.options == {"port": 8080, "workers": 3, "max_batch_delay_ms": 1.5,
+                             "allow_env_mismatch": True}
+
+
+def test_every_bad_entry_is_named_at_once(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        read_serve_file(_write(tmp_path, """
+models:
+  - {ref: churn:3, weight: 2}
+port: "8080"
+workers: true
+batch_size: 4
+"""))
+    message = str(caught.value)
+    assert "models[0] must be a reference" in message
+    assert "port must be int, got '8080'" in message
+    assert "workers must be int, got True" in message
+    assert "unknown setting 'batch_size'" in message
+
+
+@pytest.mark.parametrize(("text", "problem"), [
+    ("- a\n- b\n", "must hold a mapping"),
+    ("port: [1\n", "not valid YAML"),
+])
+def test_a_file_that_is_not_a_settings_mapping_is_refused(tmp_path: Path, text: str, problem: str) -> None:
+    with pytest.raises(ConfigError, match=problem):
+        read_serve_file(_write(tmp_path, text))
+
+
+def test_a_missing_file_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read .*nothing.yaml"):
+        read_serve_file(tmp_path / "nothing.yaml")
+
+
+def test_command_line_wins_over_the_file_which_wins_over_defaults() -> None:
+    merged = merge_settings({"port": 8080, "workers": 3, "max_queue": 10},
+                            {"port": 9000, "workers": None, "host": None})
+    assert merged == {"port": 9000, "workers": 3, "max_queue": 10}
+    source = ModelSource("/a", "a", "1")
+    spec, workers = build_spec((source,), merged | {"request_timeout": 5, "device": "cuda:1"})
+    assert workers == 3
+    assert (spec.config.port, spec.config.max_queue, spec.config.request_timeout_s) == (9000, 10, 5)
+    assert spec.config.max_batch_size == 64  # the default
+    assert spec.device == "cuda:1"
+    assert spec.models == (source,)
+
+
+@pytest.mark.parametrize(("settings", "problem"), [
+    ({"device": "gpu"}, "device must be cpu, cuda, cuda:N or auto, got 'gpu'"),
+    ({"workers": 0}, "workers must be at least 1"),
+    ({"max_batch_size": 0}, "max_batch_size must be at least 1"),
+    ({"stall_timeout": 0}, "stall_timeout_s must be positive"),
+])
+def test_bad_settings_are_refused_with_their_name(settings: dict[str, object], problem: str) -> None:
+    with pytest.raises(ConfigError, match=problem):
+        build_spec((), settings)
