@@ -18,6 +18,8 @@
     │   ├── ArchivedVersionError             the version is archived and cannot be served or aliased
     │   └── RegistryUnavailableError         the registry database cannot be reached
     ├── DeployError                          a virtualenv or build context could not be made; .step, .output
+    ├── BatchError                           a batch run cannot start, resume or go on
+    │   └── RejectRateError                  too many rows were rejected; .rejected, .rows, .max_rate
     ├── ServingError
     │   ├── ProtocolError (ValueError)       a request body that is not a valid message of its protocol
     │   ├── RequestTooLargeError             a request body above the configured limit; .limit
@@ -170,6 +172,21 @@ class AlertsFiredError(ModelportError):
         shown = "; ".join(self.alerts[:5])
         more = f"; and {len(self.alerts) - 5} more" if len(self.alerts) > 5 else ""
         super().__init__(f"{len(self.alerts)} alert(s) fired: {shown}{more}")
+
+
+class BatchError(ModelportError):
+    """A batch run cannot start, resume or go on (its output, its input, or a worker process)."""
+
+
+class RejectRateError(BatchError):
+    """More rows failed validation than the run allows."""
+
+    def __init__(self, rejected: int, rows: int, max_rate: float) -> None:
+        self.rejected = rejected
+        self.rows = rows
+        self.max_rate = max_rate
+        super().__init__(f"{rejected} of {rows} rows were rejected ({rejected / max(rows, 1):.2%}), "
+                         f"more than the allowed {max_rate:.2%}; the rejects file lists why")
 
 
 class ServingError(ModelportError):

@@ -8,6 +8,7 @@ import typer
 
 from modelport.cli import (
     artifact_commands,
+    batch_commands,
     env_commands,
     feedback_commands,
     import_commands,
@@ -33,6 +34,7 @@ app.command("dockerfile")(env_commands.dockerfile_command)
 app.command("feedback")(feedback_commands.feedback_command)
 app.command("serve")(serve_commands.serve_command(serve_commands.resolve_ref))
 app.add_typer(monitor_commands.monitor_app(monitor_commands.read_log))
+app.command("batch")(batch_commands.batch_command)
 
 
 def main() -> None:

@@ -1,0 +1,1 @@
+"""Where batch work runs: ``local`` (a pool of worker processes on this machine)."""

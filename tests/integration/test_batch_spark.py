@@ -1,0 +1,90 @@
+"""The spark engine (pyspark in local mode, mapInArrow) writes what the local engine writes."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from modelport.batch.output import SUMMARY
+from tests.artifacts import credit_artifact
+from tests.integration.batch_files import batch, credit_rows, read_output, read_rejects, summary, write
+
+pyspark = pytest.importorskip("pyspark")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def spark() -> Iterator[Any]:
+    """One session for the module; the engine runs its jobs on the session already active."""
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    from pyspark.sql import SparkSession
+
+    session = (SparkSession.builder.master("local[2]").appName("modelport tests")
+               .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
+               .config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
+               .getOrCreate())
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="module")
+def credit_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("credit") / "credit"
+    credit_artifact(root)
+    return root
+
+
+def _both(model: Path, source: Path, out: Path, *options: object) -> tuple[dict[str, Any], dict[str, Any]]:
+    local = summary(batch(model, source, out / "local", "--workers", 1, "--json", *options))
+    spark = summary(batch(model, source, out / "spark", "--engine", "spark", "--json", *options))
+    return local, spark
+
+
+def _same(out: Path, key: str) -> None:
+    local = read_output(out / "local").drop(columns=["run_id"]).sort_values(key).reset_index(drop=True)
+    spark = read_output(out / "spark").drop(columns=["run_id"]).sort_values(key).reset_index(drop=True)
+    pd.testing.assert_frame_equal(local, spark)
+    rejects = [read_rejects(out / e).sort_values("row").reset_index(drop=True) for e in ("local", "spark")]
+    pd.testing.assert_frame_equal(*rejects)
+
+
+def test_parquet_files_give_identical_outputs_and_rejects(credit_path: Path, tmp_path: Path) -> None:
+    x = credit_rows().astype({"Seniority": float})
+    x.loc[[5, 400], "Seniority"] = np.nan
+    x.loc[[17, 321], "Marital"] = "complicated"
+    for i, (start, end) in enumerate(((0, 250), (250, 500), (500, len(x)))):
+        write(x.iloc[start:end], tmp_path / "in" / f"part{i}.parquet")
+    local, spark = _both(credit_path, tmp_path / "in", tmp_path / "out", "--chunk-rows", 100,
+                         "--keep-columns", "Age,Home", "--max-reject-rate", 0.05)
+    assert (spark["rows"], spark["rejected"]) == (local["rows"], local["rejected"]) == (len(x), 4)
+    _same(tmp_path / "out", "row")
+    assert read_rejects(tmp_path / "out" / "spark")["row"].tolist() == [5, 17, 321, 400]
+    assert (tmp_path / "out" / "spark" / SUMMARY).exists()
+
+
+def test_json_lines_give_identical_outputs_and_rejects(credit_path: Path, tmp_path: Path) -> None:
+    x = credit_rows(300).astype({"Age": object})
+    x.loc[[3, 99], "Age"] = "old"
+    lines = x.to_json(orient="records", lines=True).splitlines()
+    lines[50] = "{broken"
+    lines.insert(120, "")
+    (tmp_path / "in.jsonl").write_text("\n".join(lines) + "\n")
+    local, spark = _both(credit_path, tmp_path / "in.jsonl", tmp_path / "out", "--chunk-rows", 64,
+                         "--id-column", "key", "--max-reject-rate", 0.05)
+    assert (spark["rows"], spark["rejected"]) == (local["rows"], local["rejected"]) == (len(x), 3)
+    _same(tmp_path / "out", "key")
+
+
+def test_csv_is_refused_with_the_reason(credit_path: Path, tmp_path: Path) -> None:
+    result = batch(credit_path, write(credit_rows(20), tmp_path / "in.csv"), tmp_path / "out",
+                   "--engine", "spark")
+    assert result.exit_code == 9
+    assert "use --engine local" in result.output
