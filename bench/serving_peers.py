@@ -55,13 +55,12 @@ import joblib
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
-from sklearn.compose import ColumnTransformer
 from sklearn.datasets import load_breast_cancer
 from sklearn.ensemble import RandomForestClassifier
-from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from tests.artifacts import credit_pipeline_on
 from tests.data import credit
 
 import modelport
@@ -134,23 +133,11 @@ def _median_us(func: Callable[[], Any], repeat: int = 200) -> float:
     return statistics.median(times) * 1e6
 
 
-def _credit_pipeline() -> Pipeline:
-    x, _ = credit()
-    cat = [c for c in x if x[c].dtype == object]
-    num = [c for c in x if c not in cat]
-    pre = ColumnTransformer([
-        ("num", Pipeline([("imp", SimpleImputer()), ("sc", StandardScaler())]), num),
-        ("cat", Pipeline([("imp", SimpleImputer(strategy="most_frequent")),
-                          ("oh", OneHotEncoder(handle_unknown="ignore"))]), cat),
-    ])
-    return Pipeline([("pre", pre), ("clf", LogisticRegression(max_iter=1000))])
-
-
 def build_model(name: str, root: Path) -> Model:
     """Fit (fixed seeds), pack for modelport, dump joblib files for the peers, time model.predict."""
     if name == "credit":
         x, y = credit()
-        estimator: Any = _credit_pipeline()
+        estimator: Any = credit_pipeline_on(x, y)  # the tests' credit pipeline; cloned unfitted below
         title = ("credit pipeline: impute + scale + one-hot (13 raw columns, 4 categorical) + "
                  "LogisticRegression, credit_data (4,454 rows)")
     else:
