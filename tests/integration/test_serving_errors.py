@@ -119,7 +119,9 @@ async def _running(served: ServedModel) -> None:
 
 async def test_overload_is_503_with_retry_after(served_paths: dict[str, Path]) -> None:
     slow = {"instances": [{**ROW, "x2": 99.0}]}
-    async with serving([open_model(served_paths["fragile"])], max_queue=1, retry_after_s=3) as (
+    # the model thread (inline_below_ms=0): a slow call on the event loop would leave nobody to see it
+    async with serving([open_model(served_paths["fragile"])], max_queue=1, retry_after_s=3,
+                       inline_below_ms=0) as (
             client, service):
         first = asyncio.ensure_future(client.post("/v1/models/fragile:predict", json=slow))
         await asyncio.wait_for(_running(service.default()), 10)
@@ -136,7 +138,8 @@ async def test_overload_is_503_with_retry_after(served_paths: dict[str, Path]) -
 
 async def test_deadline_is_504(served_paths: dict[str, Path]) -> None:
     slow = {"instances": [{**ROW, "x2": 99.0}]}
-    async with serving([open_model(served_paths["fragile"])], request_timeout_s=0.1) as (client, _):
+    async with serving([open_model(served_paths["fragile"])], request_timeout_s=0.1,
+                       inline_below_ms=0) as (client, _):
         answer = await client.post("/v1/models/fragile:predict", json=slow)
         assert answer.status_code == 504, answer.text
         assert "no prediction within 0.1 s" in answer.json()["error"]

@@ -71,7 +71,8 @@ async def test_a_stalled_model_call_makes_the_process_not_live(served_paths: dic
     import asyncio
 
     slow = {"x1": 0.1, "x2": 60.0, "x3": 0.3, "x4": 1.0}  # the fragile model sleeps a second
-    async with serving([open_model(served_paths["fragile"])], stall_timeout_s=0.2) as (client, _):
+    async with serving([open_model(served_paths["fragile"])], stall_timeout_s=0.2,
+                       inline_below_ms=0) as (client, _):
         assert (await client.get("/healthz")).status_code == 200
         pending = asyncio.ensure_future(client.post("/v1/models/fragile:predict", json={"instances": [slow]}))
         for _ in range(200):

@@ -92,7 +92,9 @@ def test_a_hung_worker_is_killed_and_replaced(served_paths: dict[str, Path]) -> 
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_sigterm_lets_requests_in_flight_finish(served_paths: dict[str, Path], workers: int) -> None:
-    with serve("serve", str(served_paths["fragile"]), "--workers", str(workers)) as server:
+    # on the model thread, so that /metrics answers while the slow call runs
+    with serve("serve", str(served_paths["fragile"]), "--workers", str(workers), "--inline-below-ms", "0"
+               ) as server:
         wait_until(lambda: server.metric("modelport_worker_starts_total") >= workers if workers > 1 else True,
                    120, "the workers to start")
         answers: list[httpx.Response] = []

@@ -144,6 +144,9 @@ def serve_command(resolve: Resolver) -> Callable[..., None]:
             help="a model call running longer makes the worker not live (replaced) [120]")] = None,
         drain_timeout: Annotated[float | None, typer.Option(
             help="on SIGTERM, seconds in-flight requests get to finish [30]")] = None,
+        inline_below_ms: Annotated[float | None, typer.Option(
+            help="models whose calls average under this many ms run on the event loop, not a "
+                 "thread of their own; 0: always a thread [10]")] = None,
         allow_env_mismatch: Annotated[bool | None, typer.Option(
             "--allow-env-mismatch", help="serve models packed with other framework versions")] = None,
         log_level: Annotated[str | None, typer.Option(help="debug, info, warning or error [warning]")
@@ -173,6 +176,7 @@ def serve_command(resolve: Resolver) -> Callable[..., None]:
             "max_batch_size": max_batch_size, "max_batch_delay_ms": max_batch_delay_ms,
             "max_queue": max_queue, "max_body_bytes": max_body_bytes, "request_timeout": request_timeout,
             "stall_timeout": stall_timeout, "drain_timeout": drain_timeout,
+            "inline_below_ms": inline_below_ms,
             "allow_env_mismatch": allow_env_mismatch, "log_level": log_level,
             "log_predictions": log_predictions, "log_sample_rate": log_sample_rate,
             "log_exclude": log_exclude or None, "log_hash": log_hash or None,

@@ -98,6 +98,8 @@ class _Layouts:
 
     def __init__(self) -> None:
         self._seen: dict[int, tuple[Any, tuple[str, ...]]] = {}
+        # the layout of matrix entries by the identity of their columns and labels objects
+        self._matrices: dict[tuple[int, int], tuple[Any, Any, Layout]] = {}
 
     def _cached(self, key: Any, make: Any) -> tuple[str, ...]:
         # the same columns/labels object arrives with every request of a model: convert it once
@@ -111,6 +113,19 @@ class _Layouts:
 
     def of(self, entry: Entry) -> Layout:
         batch = entry.batch
+        columns, labels = batch.columns, batch.labels if batch.probabilities is not None else None
+        if type(batch.inputs) is np.ndarray and columns is not None:  # serving's numeric requests
+            key = (id(columns), id(labels))
+            hit = self._matrices.get(key)
+            if hit is not None and hit[0] is columns and hit[1] is labels:
+                return hit[2]
+            layout = self._of(entry)
+            self._matrices[key] = (columns, labels, layout)
+            return layout
+        return self._of(entry)
+
+    def _of(self, entry: Entry) -> Layout:
+        batch = entry.batch
         kind = _kind(batch.inputs)
         if kind == "matrix" and batch.columns is not None:
             names = self._cached(batch.columns, lambda: tuple(str(c) for c in batch.columns or ()))
@@ -121,7 +136,7 @@ class _Layouts:
             names = _names(batch, kind)
         labels = None
         if batch.labels is not None and batch.probabilities is not None:
-            labels = self._cached(batch.labels, lambda: tuple(str(label) for label in batch.labels or ()))
+            labels = self._cached(batch.labels, lambda: tuple(str(label) for label in (() if batch.labels is None else batch.labels)))
         return kind, names, labels
 
 

@@ -6,17 +6,26 @@ more only while other requests are known to be on their way (admitted, still bei
 The model runs on one thread of its own so the event loop stays free; a failed batch is retried
 request by request so one request's failure never becomes another's.
 
-One exception: a cheap model (its calls average under ``inline_below_s``, measured) that is idle,
-with nothing queued, answers a lone request right on the event loop when the server says it is
-quiet (``quiet``: no other HTTP request waiting, from uvicorn's own task set). The hop to the model
-thread and two loop iterations cost more than such a call; under load requests are batched as
-usual, since answering them one by one inline would give up batching.
+A cheap model (its calls average under ``inline_below_s``, measured) runs on the event loop
+instead, batches included. Two threads on one core fight over the GIL: the model thread gives it
+up inside every native call (each tree of a forest) and must then wait out the loop thread's
+switch interval (5 ms) to get it back, so a 4 ms batch took tens of ms and the loop read requests
+in dribs. Inline, the loop is busy for one short call, the requests that came meanwhile wait in
+their sockets, and the next turn of the loop reads them all into the next batch. An idle cheap
+model answers a lone request right away, from ``enqueue``, when the server says it is quiet
+(``quiet``: no other HTTP request waiting, from uvicorn's own task set); under load requests are
+batched as usual. Expensive models (and the first call, the warm-up, before any cost is known)
+keep the model thread so the loop stays free for probes and other models. A model that is cheap on
+average but took more than ``DEMOTE_FACTOR`` times the budget once on the loop (a slow path that
+depends on the data) is moved to its thread for good, with a warning: one such call stalled every
+request of the process, the next will not.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -51,6 +60,11 @@ def concat(parts: list[Rows]) -> pd.DataFrame:
 
 #: turns of the event loop without a new request after which a forming batch stops waiting.
 INGEST_IDLE_TURNS = 3
+
+#: a call on the event loop taking this many times ``inline_below_s`` moves the model to its thread.
+DEMOTE_FACTOR = 10.0
+
+log = logging.getLogger("modelport.serving")
 
 
 @dataclass(frozen=True)
@@ -168,14 +182,14 @@ class MicroBatcher:
         return future
 
     def _inline_ok(self, rows: int) -> bool:
-        cost, quiet = self.call_seconds, self.quiet
-        return (cost is not None and cost < self.inline_below_s and not self._queue and self.running == 0
-                and self._arriving <= 1 and rows <= self.max_batch_size and quiet is not None and quiet())
+        quiet = self.quiet
+        return (self._cheap() and not self._queue and self.running == 0 and self._arriving <= 1
+                and rows <= self.max_batch_size and quiet is not None and quiet())
 
     def _run_inline(self, item: _Item) -> None:
         self.running, self.busy_since = 1, item.enqueued_at
         try:
-            prediction = self._timed(self._predict, self._join, [item.frame], item.proba)
+            prediction = self._on_loop([item.frame], item.proba)
         except Exception as exc:
             item.future.set_exception(exc)
             return
@@ -193,6 +207,18 @@ class MicroBatcher:
         previous = self.call_seconds
         self.call_seconds = seconds if previous is None else 0.8 * previous + 0.2 * seconds
         return prediction
+
+    def _on_loop(self, frames: list[Rows], proba: bool) -> Prediction:
+        """A model call on the event loop; one far over the budget sends the model to its thread."""
+        started = time.perf_counter()
+        try:
+            return self._timed(self._predict, self._join, frames, proba)
+        finally:
+            seconds = time.perf_counter() - started
+            if seconds > DEMOTE_FACTOR * self.inline_below_s:
+                log.warning("model %s took %.3f s on the event loop (budget %.3f s); it computes on "
+                            "its own thread from now on", self.name, seconds, self.inline_below_s)
+                self.inline_below_s = 0.0
 
     def _take(self, batch: list[_Item], rows: int) -> int:
         """Move queued, still-wanted items into ``batch`` while they fit; return the row count."""
@@ -269,11 +295,18 @@ class MicroBatcher:
             return 0.0
         return asyncio.get_running_loop().time() - self.busy_since
 
+    def _cheap(self) -> bool:
+        cost = self.call_seconds
+        return cost is not None and cost < self.inline_below_s
+
     async def _execute(self, items: list[_Item]) -> None:
         started = asyncio.get_running_loop().time()
         self.running, self.busy_since = len(items), started
         try:
-            prediction = await self._call(items)
+            if self._cheap():
+                prediction = self._on_loop([item.frame for item in items], any(item.proba for item in items))
+            else:
+                prediction = await self._call(items)
         except asyncio.CancelledError:  # stopping mid-call: nobody may be left waiting
             for item in items:
                 _settle_error(item, NotReadyError(self.name, "the server is shutting down"))

@@ -43,9 +43,9 @@ class ServerConfig:
     retry_after_s: int = 1
     #: bodies above this many bytes are decoded and validated off the event loop.
     offload_bytes: int = 64 * 1024
-    #: a model whose calls average under this many ms answers a lone request on the event loop
-    #: (no thread hop) while it is idle; 0 always uses the model thread.
-    inline_below_ms: float = 1.0
+    #: a model whose calls average under this many ms runs on the event loop (no thread, no GIL
+    #: contention); slower ones run on a model thread of their own; 0 always uses the thread.
+    inline_below_ms: float = 10.0
     #: a model call running longer than this makes the process not live (its worker gets replaced).
     stall_timeout_s: float = 120.0
     #: on SIGTERM, how long requests in flight may take to finish before the process exits anyway.

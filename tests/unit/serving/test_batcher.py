@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import threading
+import time
 
 import numpy as np
 import pandas as pd
@@ -146,7 +148,7 @@ def _threads_of(seen: list[str], quiet: list[bool]) -> MicroBatcher:
     return batcher
 
 
-async def test_a_cheap_idle_model_answers_a_lone_request_on_the_event_loop() -> None:
+async def test_a_cheap_model_runs_on_the_event_loop_alone_or_batched() -> None:
     seen: list[str] = []
     quiet = [True]
     batcher = _threads_of(seen, quiet)
@@ -165,7 +167,7 @@ async def test_a_cheap_idle_model_answers_a_lone_request_on_the_event_loop() -> 
     assert seen[1:3] == [loop_thread, loop_thread]
     assert (first.values.tolist(), second.values.tolist()) == ([2.0], [4.0])
     assert [r.values.tolist() for r in burst] == [[2.0 * i] for i in range(10)]
-    assert seen[3:] == ["model-cheap_0"]  # the whole burst in one call on the model thread
+    assert seen[3:] == [loop_thread]  # the whole burst in one call, on the loop too
 
 
 async def test_inline_answers_are_off_when_the_threshold_is_zero() -> None:
@@ -205,3 +207,35 @@ async def test_under_load_a_forming_batch_takes_in_requests_the_loop_is_still_re
     quiet = _batcher(records, max_delay_s=5.0)
     quiet.quiet = lambda: True  # nothing else in the server: never wait
     assert (await arrivals(quiet))[0].requests < 9
+
+
+async def test_a_cheap_model_that_was_slow_once_on_the_loop_moves_to_its_thread(
+        caplog: pytest.LogCaptureFixture) -> None:
+    seen: list[str] = []
+    slow = [False]
+
+    def sometimes_slow(frame: pd.DataFrame, *, proba: bool) -> Prediction:
+        seen.append(threading.current_thread().name)
+        if slow[0]:
+            time.sleep(0.2)  # 40 times the 5 ms budget
+        return double(frame, proba=proba)
+
+    batcher = MicroBatcher(sometimes_slow, name="spiky", max_batch_size=64, max_delay_s=0.0,
+                           max_queue=100, inline_below_s=0.005)
+    batcher.start()
+    try:
+        await batcher.enqueue(_frame(1.0), proba=False)  # the warm-up: model thread, cost now known
+        await batcher.enqueue(_frame(1.0), proba=False)  # cheap: on the loop
+        slow[0] = True
+        with caplog.at_level(logging.WARNING, logger="modelport.serving"):
+            await batcher.enqueue(_frame(2.0), proba=False)  # on the loop, far over the budget
+        slow[0] = False
+        answer = await batcher.enqueue(_frame(3.0), proba=False)
+    finally:
+        await batcher.stop()
+    loop_thread = threading.current_thread().name
+    assert seen[1:3] == [loop_thread, loop_thread]
+    assert seen[3].startswith("model-spiky")
+    assert answer.values.tolist() == [6.0]
+    assert batcher.inline_below_s == 0.0
+    assert any("computes on its own thread from now on" in r.getMessage() for r in caplog.records)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 from collections.abc import AsyncIterator, Callable
 
 from starlette.applications import Starlette
@@ -114,6 +115,10 @@ def create_app(service: Service, metrics: ServingMetrics,
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         sampler = asyncio.get_running_loop().create_task(sample_resources(), name="resource-sampler")
         await service.start()
+        # everything loaded so far (libraries, models) lives as long as the process: keep it out
+        # of the collector's full passes, which otherwise walk it all and stall every request
+        gc.collect()
+        gc.freeze()
         if on_started is not None:
             on_started()
         try:
