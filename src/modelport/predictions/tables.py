@@ -136,7 +136,8 @@ class _Layouts:
             names = _names(batch, kind)
         labels = None
         if batch.labels is not None and batch.probabilities is not None:
-            labels = self._cached(batch.labels, lambda: tuple(str(label) for label in (() if batch.labels is None else batch.labels)))
+            given = batch.labels
+            labels = self._cached(given, lambda: tuple(str(label) for label in given))
         return kind, names, labels
 
 

@@ -96,3 +96,17 @@ def test_a_value_that_is_a_list_stays_one_value() -> None:
     other = PredictionBatch("e", "m", "1", {"tags": np.array([None], dtype=object)}, predictions=[0])
     [(table, _)] = build_tables([entry(nested), entry(other, 1)], Privacy())
     assert table.column("input.tags").to_pylist() == [["a", "b"], None]
+
+
+def test_matrix_batches_sharing_columns_and_labels_as_arrays_make_one_table() -> None:
+    columns, labels = ("a", "b"), np.array([0, 1])  # labels as a model gives them: an ndarray
+    batches = [PredictionBatch("e", "m", "1", np.array([[float(i), 2.0 * i]]), columns=columns,
+                               predictions=np.array([i % 2]), probabilities=np.array([[0.25, 0.75]]),
+                               labels=labels) for i in range(3)]
+    other = PredictionBatch("e", "m", "1", np.array([[9.0, 9.0]]), columns=("a", "c"),
+                            predictions=np.array([1]), probabilities=np.array([[0.5, 0.5]]), labels=labels)
+    [(table, held)] = build_tables([entry(b, i) for i, b in enumerate([*batches, other])], Privacy())
+    assert len(held) == 4
+    assert table.column("input.b").to_pylist() == [0.0, 2.0, 4.0, None]
+    assert table.column("input.c").to_pylist() == [None, None, None, 9.0]
+    assert table.column("proba.1").to_pylist() == [0.75, 0.75, 0.75, 0.5]
