@@ -19,13 +19,14 @@ import pandas as pd
 from modelport.artifact.flavors import Flavor, RawOutputs
 from modelport.artifact.manifest import Manifest
 from modelport.artifact.preprocess import Preprocessor
+from modelport.core.columns import ColumnRows, column_rows, columns_frame
 from modelport.core.frames import to_frame
 from modelport.core.schema import Signature
 from modelport.core.validation import check, matrix_frame, numeric_matrix, validate_matrix
 from modelport.errors import ModelportError, PredictionError, Problem
 
 #: rows that passed validation: a conformed frame, or a float matrix of an all-numeric signature.
-Rows = pd.DataFrame | np.ndarray
+Rows = pd.DataFrame | np.ndarray | ColumnRows
 
 log = logging.getLogger("modelport.inference")
 
@@ -141,6 +142,10 @@ class LoadedModel:
             checked = validate_matrix(matrix, self.signature)
             if checked is not None:
                 return matrix, checked.warnings
+        elif not self.signature.all_numeric:
+            columns = column_rows(raw, self.signature)
+            if columns is not None:
+                return columns
         return self.validate(raw)
 
     def join(self, parts: list[Rows]) -> pd.DataFrame:
@@ -148,8 +153,11 @@ class LoadedModel:
         if all(isinstance(part, np.ndarray) for part in parts):
             matrix = parts[0] if len(parts) == 1 else np.concatenate(parts)  # type: ignore[arg-type]
             return matrix_frame(matrix, self.signature)  # type: ignore[arg-type]
-        frames = [part if isinstance(part, pd.DataFrame) else matrix_frame(part, self.signature)
-                  for part in parts]
+        if all(isinstance(part, ColumnRows) for part in parts):
+            return columns_frame(parts, self.signature)  # type: ignore[arg-type]
+        frames = [part if isinstance(part, pd.DataFrame)
+                  else columns_frame([part], self.signature) if isinstance(part, ColumnRows)
+                  else matrix_frame(part, self.signature) for part in parts]
         return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
 
     def predict_frame(self, frame: pd.DataFrame, *, proba: bool = True) -> Prediction:
