@@ -1,0 +1,1 @@
+"""Canary and A/B analysis: gates, statistics and decisions to promote or roll back, from plain window data."""
