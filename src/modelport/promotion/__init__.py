@@ -1,1 +1,1 @@
-"""Canary and A/B analysis: gates, statistics and decisions to promote or roll back, from plain window data."""
+"""Canary and A/B analysis: gates, statistics and promote-or-roll-back decisions from window data."""
