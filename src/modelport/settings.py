@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from modelport.registry.config import RegistryConfig
+from modelport.rollout.plan import EndpointPlan, collect_plans
 
 HOME_VARIABLE = "MODELPORT_HOME"
 REGISTRY_URL_VARIABLE = "MODELPORT_REGISTRY_URL"
@@ -81,10 +82,12 @@ class ServeModel:
 
 @dataclass(frozen=True)
 class ServeFile:
-    """A ``modelport serve --config`` YAML file: models to serve and server options."""
+    """A ``modelport serve --config`` YAML file: models to serve, server options and endpoint plans."""
 
     models: tuple[ServeModel, ...]
     options: dict[str, object]
+    #: deployment plans (primary, canary, shadows, A/B arms) by endpoint, from ``endpoints:``
+    endpoints: tuple[EndpointPlan, ...] = ()
 
 
 def read_serve_file(path: str | Path) -> ServeFile:
@@ -98,6 +101,11 @@ def read_serve_file(path: str | Path) -> ServeFile:
         port: 8080
         workers: 2
         max_batch_size: 64
+        endpoints:                          # optional: traffic plans (see modelport.rollout.plan)
+          credit:
+            primary: credit@production
+            canary: {ref: credit:4, steps: [1, 5, 25, 50, 100], interval: 5m}
+            shadows: [credit:5]
     """
     import yaml
 
@@ -121,13 +129,18 @@ def read_serve_file(path: str | Path) -> ServeFile:
             models.append(ServeModel(entry["ref"], entry.get("name")))
         else:
             problems.append(f"models[{index}] must be a reference or {{ref: ..., name: ...}}, got {entry!r}")
+    endpoints: tuple[EndpointPlan, ...] = ()
+    if data.get("endpoints") is not None:
+        endpoints, found = collect_plans(data.pop("endpoints"))
+        problems.extend(found)
+    data.pop("endpoints", None)
     for key, value in data.items():
         kinds = SERVE_KEYS.get(key)
         if kinds is None:
-            problems.append(f"unknown setting {key!r} (known: models, {', '.join(SERVE_KEYS)})")
+            problems.append(f"unknown setting {key!r} (known: models, endpoints, {', '.join(SERVE_KEYS)})")
         elif not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
             wanted = " or ".join(kind.__name__ for kind in kinds)
             problems.append(f"{key} must be {wanted}, got {value!r}")
     if problems:
         raise ConfigError(f"{path}: " + "; ".join(problems))
-    return ServeFile(tuple(models), dict(data))
+    return ServeFile(tuple(models), dict(data), endpoints)

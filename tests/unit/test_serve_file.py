@@ -85,3 +85,38 @@ def test_command_line_wins_over_the_file_which_wins_over_defaults() -> None:
 def test_bad_settings_are_refused_with_their_name(settings: dict[str, object], problem: str) -> None:
     with pytest.raises(ConfigError, match=problem):
         build_spec((), settings)
+
+
+def test_endpoint_plans_are_read_beside_models_and_settings(tmp_path: Path) -> None:
+    found = read_serve_file(_write(tmp_path, """
+models: [credit@production]
+port: 8080
+endpoints:
+  credit:
+    primary: credit@production
+    canary: {ref: credit:4, steps: "1,5,25,50,100", interval: 5m, gates: {min_requests: 200}}
+    shadows: [credit:5]
+  pricing:
+    ab: {arms: {a: pricing:1, b: pricing:2}, split: 50, key: "field:user_id"}
+"""))
+    assert found.options == {"port": 8080}
+    assert [plan.endpoint for plan in found.endpoints] == ["credit", "pricing"]
+    credit = found.endpoints[0]
+    assert credit.canary is not None
+    assert (credit.canary.ref, credit.canary.interval_s, credit.canary.gates.min_requests) == \
+        ("credit:4", 300.0, 200)
+    assert read_serve_file(_write(tmp_path, "models: [a]\n")).endpoints == ()
+
+
+def test_plan_problems_are_named_with_the_other_problems(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        read_serve_file(_write(tmp_path, """
+port: "8080"
+endpoints:
+  credit:
+    primary: credit:3
+    canary: {ref: credit:4, steps: [50, 5]}
+"""))
+    message = str(caught.value)
+    assert "port must be int, got '8080'" in message
+    assert "endpoints.credit.canary.steps: must rise strictly" in message
