@@ -67,7 +67,8 @@ SERVE_KEYS: dict[str, tuple[type, ...]] = {
     "max_body_bytes": (int,), "request_timeout": (int, float), "stall_timeout": (int, float),
     "drain_timeout": (int, float), "allow_env_mismatch": (bool,), "log_level": (str,),
     "log_predictions": (bool,), "log_sample_rate": (int, float), "log_exclude": (list,),
-    "log_hash": (list,), "log_flush_interval": (int, float),
+    "log_hash": (list,), "log_flush_interval": (int, float), "dashboard": (bool,),
+    "monitor_interval": (int, float), "monitor_range": (str,),
 }
 
 
