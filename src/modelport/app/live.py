@@ -24,7 +24,7 @@ import pandas as pd
 from modelport.errors import NotFoundError, ProtocolError
 from modelport.predictions import joined
 from modelport.reports import MonitorReport, Monitors, Reference, ReportConfig, build_report, fit_monitors
-from modelport.reports.inputs import ROLE, load_reference
+from modelport.reports.inputs import PREDICTION, ROLE, load_reference
 
 #: a window span a range is cut into, the shortest giving at most ``MAX_AUTO_WINDOWS`` windows
 NICE_WINDOWS = ("1s", "5s", "10s", "30s", "1min", "5min", "10min", "30min", "1h", "3h", "6h", "12h", "1D")
@@ -164,6 +164,8 @@ class LiveMonitor:
             frame = joined(self.root, query.model, start, until, version=query.version)
             if query.version is None:
                 frame = callers(frame)
+            if PREDICTION not in frame:  # nothing answered yet (an empty log, or only failures)
+                frame = frame.assign(**{PREDICTION: pd.Series([None] * len(frame), dtype=object)})
             monitors = fit_monitors(reference, frame, self.config, reuse=self._monitors.get(key))
             self._monitors[key] = monitors
             report = build_report(reference, frame, window=query.window, since=start, until=until,
