@@ -212,9 +212,15 @@ function drawVersions(report) {
   document.querySelector("#versions tbody").innerHTML = rows.join("");
 }
 
+function fromFirstRequest(report) {
+  // windows before the first request only stretch the time axis (a server that just started)
+  const first = report.windows.findIndex(w => w.operations.requests > 0);
+  return first <= 0 ? report : Object.assign({}, report, {windows: report.windows.slice(first)});
+}
+
 function render(data) {
   fillModels(data);
-  const report = data.report, overall = report.overall.operations;
+  const report = fromFirstRequest(data.report), overall = report.overall.operations;
   tile("tile-requests", String(overall.requests));
   tile("tile-throughput", fmt(overall.throughput));
   tile("tile-p50", fmt(overall.latency_ms.p50));

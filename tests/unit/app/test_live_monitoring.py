@@ -66,8 +66,10 @@ async def send(client: httpx.AsyncClient, traffic: Traffic, root: Path, labelled
     for body in traffic.bad:
         assert (await client.post("/invocations", json=body)).status_code == 422
     if labelled:
-        feedback = [{"id": i, "label": label} for i, label in zip(ids[:labelled], traffic.labels, strict=False)]
-        assert (await client.post("/v2/models/credit/feedback", json={"feedback": feedback})).status_code == 200
+        feedback = [{"id": i, "label": label}
+                    for i, label in zip(ids[:labelled], traffic.labels, strict=False)]
+        answer = await client.post("/v2/models/credit/feedback", json={"feedback": feedback})
+        assert answer.status_code == 200
     expected = traffic.rows + len(traffic.bad)
     with anyio.fail_after(30):
         while len(read_predictions(root, "credit")) < expected:
@@ -104,7 +106,8 @@ async def test_the_data_endpoint_reports_the_calculators_numbers_on_the_log(arti
     ok = scored(log)
     features = [spec.name for spec in reference.signature.inputs]
     kinds = {spec.name: spec.kind for spec in reference.signature.inputs}
-    drift = DataDriftCalculator(DriftConfig()).fit(reference.inputs, kinds).calculate(columns.inputs(ok, features))
+    calculator = DataDriftCalculator(DriftConfig()).fit(reference.inputs, kinds)
+    drift = calculator.calculate(columns.inputs(ok, features))
     shown = {t["name"]: t for t in report["features"]}
     assert set(shown) == {f.feature for f in drift.features}
     for found in drift.features:
@@ -113,7 +116,8 @@ async def test_the_data_endpoint_reports_the_calculators_numbers_on_the_log(arti
     assert set(SHIFTED) <= {name for name, t in shown.items() if t["overall_drifted"]}
 
     scores = [c for c in reference.score_columns if c in ok]
-    outputs = PredictionDriftCalculator(columns.PREDICTION, scores, classification=True).fit(reference.outputs)
+    outputs = PredictionDriftCalculator(columns.PREDICTION, scores, classification=True)
+    outputs.fit(reference.outputs)
     predicted = outputs.calculate(columns.outputs(columns.conform(ok, reference), scores))
     by_output = {t["name"]: t["overall_effect"] for t in report["outputs"]}
     assert by_output == pytest.approx({f.feature: f.test.effect_size for f in predicted.features}, rel=1e-12)
@@ -129,7 +133,8 @@ async def test_the_data_endpoint_reports_the_calculators_numbers_on_the_log(arti
 async def test_the_data_endpoint_names_what_is_wrong_with_a_query(artifact: Path, tmp_path: Path) -> None:
     async with monitored(artifact, tmp_path / "predictions", interval_s=0) as client:
         assert (await client.get("/dashboard/data", params={"since": "soon"})).status_code == 400
-        assert (await client.get("/dashboard/data", params={"since": "1h", "window": "1s"})).status_code == 400
+        too_many = await client.get("/dashboard/data", params={"since": "1h", "window": "1s"})
+        assert too_many.status_code == 400
         missing = await client.get("/dashboard/data", params={"model": "nope"})
         assert missing.status_code == 404
         assert "nope" in missing.json()["error"]
@@ -143,7 +148,8 @@ async def test_the_data_endpoint_names_what_is_wrong_with_a_query(artifact: Path
         script = await client.get("/dashboard/plotly.min.js")
         assert script.status_code == 200
         assert "plotly.js" in script.text[:2000]
-        again = await client.get("/dashboard/plotly.min.js", headers={"if-none-match": script.headers["etag"]})
+        etag = {"if-none-match": script.headers["etag"]}
+        again = await client.get("/dashboard/plotly.min.js", headers=etag)
         assert again.status_code == 304
 
 
