@@ -69,6 +69,7 @@ def gauge_task(monitor: LiveMonitor, gauges: MonitorGauges, since: str, interval
 
     async def refresh_monitor_gauges() -> None:
         while True:
+            await asyncio.sleep(interval_s)  # a server that just started has nothing logged yet
             if leader():
                 for model, versions in monitor.served.items():
                     for version in versions:
@@ -77,7 +78,6 @@ def gauge_task(monitor: LiveMonitor, gauges: MonitorGauges, since: str, interval
                             gauges.update(model, version, live.report, live.until)
                         except Exception:  # the next round tries again; serving goes on regardless
                             log.exception("monitoring gauges of %s:%s not updated", model, version)
-            await asyncio.sleep(interval_s)
 
     return refresh_monitor_gauges
 
