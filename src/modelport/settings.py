@@ -69,6 +69,7 @@ SERVE_KEYS: dict[str, tuple[type, ...]] = {
     "drain_timeout": (int, float), "allow_env_mismatch": (bool,), "log_level": (str,),
     "log_predictions": (bool,), "log_sample_rate": (int, float), "log_exclude": (list,),
     "log_hash": (list,), "log_flush_interval": (int, float), "inline_below_ms": (int, float),
+    "dashboard": (bool,), "monitor_interval": (int, float), "monitor_range": (str,),
 }
 
 

@@ -6,13 +6,18 @@ import re
 from pathlib import Path
 from typing import Any
 
+import anyio
+import httpx
 import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from modelport.serving.config import LogConfig
+from modelport.cli.serve_commands import MONITOR_EXTENSION
+from modelport.serving.config import LogConfig, ServerConfig
+from modelport.serving.extensions import ExtensionSpec
+from modelport.serving.http.app import build_service, create_app
 from tests.artifacts import small_classifier
-from tests.serving_apps import open_model, serving
+from tests.serving_apps import open_model
 
 pytestmark = pytest.mark.anyio
 
@@ -50,16 +55,26 @@ def test_the_rules_parse_and_each_alert_is_complete() -> None:
         assert rule["annotations"]["summary"]
     used = set().union(*(_selectors(rule["expr"]) for rule in rules))
     assert {"modelport_requests_total", "modelport_request_duration_seconds_bucket",
-            "modelport_prediction_log_rows", "modelport_worker_starts_total"} <= used
+            "modelport_prediction_log_rows", "modelport_worker_starts_total", "modelport_feature_drift_alert",
+            "modelport_prediction_drift_alert", "modelport_model_performance_alert",
+            "modelport_monitor_updated_timestamp_seconds"} <= used
 
 
 async def test_every_series_the_rules_use_is_exported(tmp_path: Path) -> None:
+    """The server with its monitoring extension (as ``modelport serve`` runs it), after its gauges updated."""
     artifact, x = small_classifier(tmp_path / "small")
-    log = LogConfig(str(tmp_path / "predictions"))
-    async with serving([("small", "1", open_model(artifact.path))], log=log) as (client, _):
+    log = LogConfig(str(tmp_path / "predictions"), flush_interval_s=0.05)
+    service, metrics = build_service([("small", "1", open_model(artifact.path))], ServerConfig(log=log))
+    monitor = ExtensionSpec(MONITOR_EXTENSION, {"interval_s": 0.1, "cache_s": 0}).build(service, metrics)
+    app = create_app(service, metrics, extensions=[monitor])
+    async with app.router.lifespan_context(app), httpx.AsyncClient(
+            transport=httpx.ASGITransport(app), base_url="http://modelport.test") as client:
         answer = await client.post("/invocations", json={"dataframe_records": x.head(2).to_dict("records")})
         assert answer.status_code == 200
-        text = (await client.get("/metrics")).text
+        with anyio.fail_after(60):
+            while 'modelport_monitor_predictions{model="small",version="1"} 2.0' not in (
+                    text := (await client.get("/metrics")).text):
+                await anyio.sleep(0.05)
     exported: dict[str, set[str]] = {}
     for family in text_string_to_metric_families(text):
         # a labelled metric nobody has counted yet has no samples but still declares its name

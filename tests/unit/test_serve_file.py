@@ -120,3 +120,14 @@ endpoints:
     message = str(caught.value)
     assert "port must be int, got '8080'" in message
     assert "endpoints.credit.canary.steps: must rise strictly" in message
+
+
+def test_the_monitoring_extension_follows_the_log_and_its_settings() -> None:
+    spec, _ = build_spec((), {"monitor_interval": 5, "monitor_range": "6h", "dashboard": False})
+    assert [(e.factory, dict(e.options)) for e in spec.extensions] == [
+        ("modelport.app.monitor:extension", {"dashboard": False, "interval_s": 5.0, "range": "6h"})]
+    assert build_spec((), {})[0].extensions[0].options["interval_s"] == 60.0
+    assert build_spec((), {"log_predictions": False})[0].extensions == ()
+    assert build_spec((), {"dashboard": False, "monitor_interval": 0})[0].extensions == ()
+    with pytest.raises(ConfigError, match="monitor_interval"):
+        build_spec((), {"monitor_interval": -1})

@@ -21,6 +21,7 @@ from modelport.cli.registry_commands import open_registry
 from modelport.errors import ConfigError
 from modelport.inference.load import load, verify
 from modelport.serving.config import LogConfig, ServerConfig
+from modelport.serving.extensions import ExtensionSpec, build_extensions
 from modelport.serving.workers import ModelSource, Supervisor, SupervisorConfig, WorkerSpec, serve_service
 from modelport.settings import ServeModel, Settings, read_serve_file
 
@@ -30,6 +31,8 @@ log = logging.getLogger("modelport.serving")
 Resolver = Callable[[str, bool], ModelSource]
 
 DEVICES = "cpu, cuda, cuda:N or auto"
+#: the dashboard and the drift gauges (named, not imported: the reports stack loads only in the server)
+MONITOR_EXTENSION = "modelport.app.monitor:extension"
 
 
 def resolve_ref(ref: str, allow_env_mismatch: bool) -> ModelSource:
@@ -68,7 +71,8 @@ def run_server(spec: WorkerSpec, workers: int) -> None:
                load(source.path, allow_env_mismatch=spec.allow_env_mismatch, golden_check=False,
                     device=spec.device)) for source in spec.models]
     service, metrics = build_service(loaded, spec.config)
-    serve_service(service, create_app(service, metrics), spec.config, spec.log_level).run()
+    app = create_app(service, metrics, extensions=build_extensions(spec.extensions, service, metrics))
+    serve_service(service, app, spec.config, spec.log_level).run()
 
 
 def merge_settings(file_options: dict[str, object], cli: dict[str, Any]) -> dict[str, Any]:
@@ -92,6 +96,19 @@ def log_config(settings: dict[str, Any], environment: Settings) -> LogConfig | N
                      tuple(map(str, settings.get("log_hash", ()))), environment.log_salt, interval)
 
 
+def monitor_extension(settings: dict[str, Any], log: LogConfig | None) -> tuple[ExtensionSpec, ...]:
+    """The dashboard and gauges, when there is a prediction log for them to read."""
+    dashboard = bool(settings.get("dashboard", True))
+    interval = float(settings.get("monitor_interval", 60.0))
+    if interval < 0:
+        raise ConfigError(f"monitor_interval must not be negative, got {interval}")
+    if log is None or (not dashboard and interval == 0):
+        return ()
+    since = str(settings.get("monitor_range", "1h"))
+    options = {"dashboard": dashboard, "interval_s": interval, "range": since}
+    return (ExtensionSpec(MONITOR_EXTENSION, options),)
+
+
 def build_spec(sources: tuple[ModelSource, ...], settings: dict[str, Any],
                environment: Settings | None = None) -> tuple[WorkerSpec, int]:
     """The worker spec and worker count from merged settings; bad values raise ConfigError."""
@@ -112,7 +129,7 @@ def build_spec(sources: tuple[ModelSource, ...], settings: dict[str, Any],
     if workers < 1:
         raise ConfigError(f"workers must be at least 1, got {workers}")
     spec = WorkerSpec(sources, config, bool(options.get("allow_env_mismatch", False)), device,
-                      str(options.get("log_level", "warning")))
+                      str(options.get("log_level", "warning")), monitor_extension(settings, log))
     return spec, workers
 
 
@@ -161,6 +178,13 @@ def serve_command(resolve: Resolver) -> Callable[..., None]:
             help="an input column logged as a salted sha256 (salt: $MODELPORT_LOG_SALT)")] = None,
         log_flush_interval: Annotated[float | None, typer.Option(
             help="seconds between log writes: the most a SIGKILL can lose [1]")] = None,
+        dashboard: Annotated[bool | None, typer.Option(
+            "--dashboard/--no-dashboard", help="serve the live monitoring page at /dashboard [on]")] = None,
+        monitor_interval: Annotated[float | None, typer.Option(
+            help="seconds between updates of the drift and performance gauges on /metrics; 0: off [60]")
+        ] = None,
+        monitor_range: Annotated[str | None, typer.Option(
+            help="span of the prediction log the gauges look back over, e.g. 1h or 1d [1h]")] = None,
     ) -> None:
         """Serve models over Open Inference Protocol v2, KServe v1 and MLflow scoring on one port.
 
@@ -180,7 +204,8 @@ def serve_command(resolve: Resolver) -> Callable[..., None]:
             "allow_env_mismatch": allow_env_mismatch, "log_level": log_level,
             "log_predictions": log_predictions, "log_sample_rate": log_sample_rate,
             "log_exclude": log_exclude or None, "log_hash": log_hash or None,
-            "log_flush_interval": log_flush_interval})
+            "log_flush_interval": log_flush_interval, "dashboard": dashboard,
+            "monitor_interval": monitor_interval, "monitor_range": monitor_range})
         spec, count = build_spec((), settings)  # bad settings fail before any model is resolved
         spec = dataclasses.replace(spec, models=serve_models(models, resolve, spec.allow_env_mismatch))
         run_server(spec, count)

@@ -49,6 +49,7 @@ class Monitors:
     def __init__(self, reference: Reference, logged: Sequence[str], scores: Sequence[str],
                  config: ReportConfig) -> None:
         self.reference = reference
+        self.config = config
         self.features = [name for name in reference.features if name in logged]
         kinds = {spec.name: spec.kind for spec in reference.signature.inputs if spec.name in self.features}
         self.data = DataDriftCalculator(config.drift).fit(reference.inputs, kinds)
@@ -71,6 +72,12 @@ class Monitors:
             self.performance = self.estimated.realized
         else:
             self.performance = PerformanceCalculator(settings).fit(labelled)
+
+    def fits(self, reference: Reference, logged: Sequence[str], scores: Sequence[str],
+             config: ReportConfig) -> bool:
+        """Whether these monitors are the ones ``Monitors(reference, logged, scores, config)`` would fit."""
+        return (self.reference is reference and self.config == config and self.scores == list(scores)
+                and self.features == [name for name in reference.features if name in logged])
 
 
 def _windows(frame: pd.DataFrame, window: str | int, since: TimeLike | None,
@@ -158,24 +165,54 @@ def _distributions(reference: Reference, scored: pd.DataFrame, monitors: Monitor
     return tuple(out)
 
 
+def _logged(predictions: pd.DataFrame, reference: Reference) -> tuple[list[str], list[str]]:
+    """The input columns the log holds as raw values, and those it holds as digests."""
+    digests = log.hashed(predictions, reference)
+    logged = [name for c in predictions.columns if str(c).startswith(log.INPUT_PREFIX)
+              and (name := str(c).removeprefix(log.INPUT_PREFIX)) not in digests]
+    return logged, digests
+
+
+def _scores(predictions: pd.DataFrame, reference: Reference) -> list[str]:
+    return [c for c in reference.score_columns if c in predictions and c in reference.outputs]
+
+
+def fit_monitors(reference: Reference, predictions: pd.DataFrame, config: ReportConfig | None = None,
+                 reuse: Monitors | None = None) -> Monitors:
+    """The calculators :func:`build_report` fits for this reference and the columns ``predictions`` logs
+    (``reuse`` itself when it already fits them)."""
+    config = config or ReportConfig()
+    predictions = log.conform(predictions, reference)
+    logged, _ = _logged(predictions, reference)
+    scores = _scores(predictions, reference)
+    if reuse is not None and reuse.fits(reference, logged, scores, config):
+        return reuse
+    return Monitors(reference, logged, scores, config)
+
+
 def build_report(reference: Reference, predictions: pd.DataFrame, *, window: str | int = "1h",
                  since: TimeLike | None = None, until: TimeLike | None = None,
-                 config: ReportConfig | None = None, predict: Predict | None = None) -> MonitorReport:
-    """The monitoring report of ``predictions`` (the prediction-log frame) against ``reference``."""
+                 config: ReportConfig | None = None, predict: Predict | None = None,
+                 monitors: Monitors | None = None) -> MonitorReport:
+    """The monitoring report of ``predictions`` (the prediction-log frame) against ``reference``.
+
+    ``monitors`` (from :func:`fit_monitors` on an earlier frame) are reused when they fit this
+    reference, the columns this frame logs and this config: a live dashboard reporting on the same
+    model again and again saves refitting every calculator (and the A/A check) each time.
+    """
     config = config or ReportConfig()
     log.check_predictions(predictions)
     predictions = log.conform(predictions, reference)
     notes: list[str] = []
-    digests = log.hashed(predictions, reference)
-    logged = [name for c in predictions.columns if str(c).startswith(log.INPUT_PREFIX)
-              and (name := str(c).removeprefix(log.INPUT_PREFIX)) not in digests]
+    logged, digests = _logged(predictions, reference)
     absent = [name for name in reference.features if name not in logged and name not in digests]
     if absent:
         notes.append(f"Not in the prediction log, so not monitored: {', '.join(absent)}.")
     if digests:
         notes.append(f"Stored as digests in the prediction log, so not monitored: {', '.join(digests)}.")
-    scores = [c for c in reference.score_columns if c in predictions and c in reference.outputs]
-    monitors = Monitors(reference, logged, scores, config)
+    scores = _scores(predictions, reference)
+    if monitors is None or not monitors.fits(reference, logged, scores, config):
+        monitors = Monitors(reference, logged, scores, config)
     notes.extend(f"{name} is not monitored: {why}." for name, why in monitors.data.skipped_.items())
     windows = _windows(predictions, window, since, until)
     frames = [w.frame for w in windows]

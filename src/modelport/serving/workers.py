@@ -37,6 +37,7 @@ from starlette.types import ASGIApp
 
 from modelport.errors import ServingError
 from modelport.serving.config import ServerConfig
+from modelport.serving.extensions import ExtensionSpec, build_extensions
 from modelport.serving.service import Service
 
 log = logging.getLogger("modelport.serving")
@@ -62,6 +63,8 @@ class WorkerSpec:
     allow_env_mismatch: bool = False
     device: str = "cpu"
     log_level: str = "warning"
+    #: routes and background tasks each worker adds (named factories: a closure would not pickle)
+    extensions: tuple[ExtensionSpec, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -102,7 +105,10 @@ def run_worker(spec: WorkerSpec, listener: socket.socket, health_path: str, reas
     probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     probe.bind(health_path)
     probe.listen(16)
-    app = create_app(service, metrics, on_started=metrics.worker_starts.labels(reason).inc)
+    shared = os.environ.get(MULTIPROC_VARIABLE)
+    extensions = build_extensions(spec.extensions, service, metrics, Path(shared) if shared else None)
+    app = create_app(service, metrics, on_started=metrics.worker_starts.labels(reason).inc,
+                     extensions=extensions)
     server = serve_service(service, app, spec.config, spec.log_level)
     _exit_with_parent(server)
     server.run(sockets=[listener, probe])

@@ -5,18 +5,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 from starlette.types import Lifespan, Receive, Scope, Send
 
 from modelport.inference.model import LoadedModel
 from modelport.predictions import PredictionLog
 from modelport.serving.codecs import jsonio
 from modelport.serving.config import ServerConfig
+from modelport.serving.extensions import Extension
 from modelport.serving.http import kserve, mlflow, oip, openapi
 from modelport.serving.http.endpoint import Call, Instrument, InstrumentedEndpoint, json_response
 from modelport.serving.metrics import CONTENT_TYPE, ServingMetrics
@@ -55,7 +56,7 @@ class ServingApp(Starlette):
     map every error to an answer themselves. Everything else takes the ordinary way.
     """
 
-    def __init__(self, routes: list[Route], lifespan: Lifespan[Starlette], fast: list[Route]) -> None:
+    def __init__(self, routes: list[BaseRoute], lifespan: Lifespan[Starlette], fast: list[Route]) -> None:
         super().__init__(routes=routes, lifespan=lifespan)
         self._fast = [(route.path_regex, route.endpoint) for route in fast]
 
@@ -74,10 +75,13 @@ class ServingApp(Starlette):
 
 
 def create_app(service: Service, metrics: ServingMetrics,
-               on_started: Callable[[], None] | None = None) -> Starlette:
+               on_started: Callable[[], None] | None = None,
+               extensions: Sequence[Extension] = ()) -> Starlette:
     """The application over ``service``; its lifespan golden-checks and warms up every model.
 
     ``on_started`` runs once that is done, just before the process starts taking requests.
+    ``extensions`` add their routes after the built-in ones and run their tasks from then on until
+    the application stops.
     """
     instrument = Instrument(service, metrics)
     spec: dict[str, bytes] = {}
@@ -119,14 +123,19 @@ def create_app(service: Service, metrics: ServingMetrics,
         # of the collector's full passes, which otherwise walk it all and stall every request
         gc.collect()
         gc.freeze()
+        loop = asyncio.get_running_loop()
+        tasks = [sampler, *(loop.create_task(task(), name=f"extension-{getattr(task, '__name__', 'task')}")
+                            for extension in extensions for task in extension.tasks)]
         if on_started is not None:
             on_started()
         try:
             yield
         finally:
-            sampler.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sampler
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await service.stop()
 
     plain = instrument.plain
@@ -142,4 +151,5 @@ def create_app(service: Service, metrics: ServingMetrics,
     fast = [route for route in route_list
             if route.methods == {"POST"}
             and isinstance(getattr(route.endpoint, "__self__", None), InstrumentedEndpoint)]
-    return ServingApp(route_list, lifespan, fast)
+    added = [route for extension in extensions for route in extension.routes]
+    return ServingApp([*route_list, *added], lifespan, fast)
