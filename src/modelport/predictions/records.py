@@ -32,6 +32,8 @@ INPUT_PREFIX = "input."
 PREDICTION = "prediction"
 #: prefix of the class-probability columns: ``proba.<label>``
 PROBA_PREFIX = "proba."
+#: a shadow row's link to the primary prediction whose request it copied (absent otherwise)
+PRIMARY_ID = "primary_id"
 
 #: what a batch's inputs may be: a frame, a 2-D matrix with ``columns``, columns of equal length
 #: (or of one value each: one row), or a list of records
@@ -121,6 +123,8 @@ class PredictionBatch:
     time: datetime | None = None
     #: how many records a batch without inputs stands for
     rows: int = 1
+    #: for a shadow's copy: the id of the primary prediction of each row (column ``primary_id``)
+    primary_ids: Sequence[str] | None = None
 
     def __len__(self) -> int:
         inputs = self.inputs

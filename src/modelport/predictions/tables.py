@@ -21,7 +21,7 @@ import pandas as pd
 import pyarrow as pa
 
 from modelport.predictions.policy import Privacy
-from modelport.predictions.records import INPUT_PREFIX, PREDICTION, PROBA_PREFIX, PredictionBatch
+from modelport.predictions.records import INPUT_PREFIX, PREDICTION, PRIMARY_ID, PROBA_PREFIX, PredictionBatch
 
 #: below this many rows a frame is boxed in one call (cheaper); above, taken column by column (typed)
 _SMALL_FRAME = 64
@@ -233,6 +233,9 @@ def _group_table(entries: Sequence[Entry], layout: Layout, privacy: Privacy) -> 
     data["status"] = pa.array(_repeat([b.status for b in batches], sizes, np.int64))
     data["latency_ms"] = pa.array(_repeat([b.latency_ms for b in batches], sizes, np.float64))
     data["sample_rate"] = pa.array(_repeat([e.sample_rate for e in entries], sizes, np.float64))
+    if any(b.primary_ids is not None for b in batches):
+        links = _combine([[None] * len(b) if b.primary_ids is None else list(b.primary_ids) for b in batches])
+        data[PRIMARY_ID] = pa.array(_masked(_checked("primary ids", links, rows), keep), type=pa.string())
     for name, column in zip(names, _gather_inputs(entries, kind, names), strict=True):
         _checked(f"input {name!r}", column, rows)
         if privacy.keeps(name):

@@ -110,3 +110,12 @@ def test_matrix_batches_sharing_columns_and_labels_as_arrays_make_one_table() ->
     assert table.column("input.b").to_pylist() == [0.0, 2.0, 4.0, None]
     assert table.column("input.c").to_pylist() == [None, None, None, 9.0]
     assert table.column("proba.1").to_pylist() == [0.75, 0.75, 0.75, 0.5]
+
+
+def test_shadow_rows_keep_their_link_to_the_primary_prediction() -> None:
+    primary = PredictionBatch("e", "m", "1", {"a": [1.0, 2.0]}, predictions=[0, 1])
+    shadow = PredictionBatch("e", "m", "2", {"a": [1.0, 2.0]}, predictions=[0, 0], role="shadow",
+                             primary_ids=["p0", "p1"])
+    [(table, _)] = build_tables([entry(primary), entry(shadow, 2)], Privacy())
+    assert table.column("primary_id").to_pylist() == [None, None, "p0", "p1"]
+    assert table.column("role").to_pylist() == ["primary", "primary", "shadow", "shadow"]
