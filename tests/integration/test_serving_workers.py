@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import httpx
@@ -80,7 +79,9 @@ def test_a_hung_worker_is_killed_and_replaced(served_paths: dict[str, Path]) -> 
         wait_until(lambda: len(server.workers()) == 2, 60, "two workers")
         wait_until(lambda: server.metric("modelport_worker_starts_total", reason="initial") == 2, 120,
                    "both workers to start")
-        time.sleep(1.0)  # five probe rounds: the supervisor has seen both workers answer
+        probed = "modelport_worker_probes_total"
+        wait_until(lambda: all(server.metric(probed, worker=str(i), outcome="ok") >= 1 for i in range(2)), 60,
+                   "the supervisor to see both workers answer")
         hung = server.workers()[0]
         os.kill(hung, signal.SIGSTOP)  # alive, holding the port, answering nothing
         wait_until(lambda: hung not in server.workers() and len(server.workers()) == 2, 60,

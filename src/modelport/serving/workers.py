@@ -33,6 +33,7 @@ from pathlib import Path
 from types import FrameType
 
 import uvicorn
+from prometheus_client import CollectorRegistry, Counter, values
 from starlette.types import ASGIApp
 
 from modelport.errors import ServingError
@@ -156,6 +157,24 @@ def probe(path: str, timeout: float) -> bool:
     return head.startswith((b"HTTP/1.1 200", b"HTTP/1.0 200"))
 
 
+def _probe_counter(workers: int) -> Counter:
+    """The supervisor's probe counts, written to the multiprocess folder like the workers' metrics
+    so every worker's /metrics shows them. prometheus_client chose this process's value class when
+    it was imported, before the folder existed; the counter's series are made with the file-backed
+    class (all of them now: they are bounded, and show as zeros until a probe counts)."""
+    previous = values.ValueClass
+    values.ValueClass = values.MultiProcessValue()  # type: ignore[no-untyped-call]
+    try:
+        counter = Counter("modelport_worker_probes", "Health probes of worker slots by the supervisor.",
+                          ["worker", "outcome"], registry=CollectorRegistry())
+        for index in range(workers):
+            for outcome in ("ok", "failed"):
+                counter.labels(str(index), outcome)
+    finally:
+        values.ValueClass = previous
+    return counter
+
+
 @dataclass
 class _Slot:
     """One worker position: the process now filling it and how its probes went."""
@@ -191,6 +210,7 @@ class Supervisor:
         metrics_dir = self._rundir / "metrics"
         metrics_dir.mkdir()
         os.environ[MULTIPROC_VARIABLE] = str(metrics_dir)
+        self._probes = _probe_counter(len(self._slots))
         previous = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
         try:
             self._listener = self._bind()
@@ -252,6 +272,7 @@ class Supervisor:
     def _watch(self, slot: _Slot, healthy: bool) -> None:
         process = slot.process
         assert process is not None
+        self._probes.labels(str(slot.index), "ok" if healthy else "failed").inc()
         if healthy:
             slot.answered, slot.failures = True, 0
             return
