@@ -166,6 +166,8 @@ async def test_prediction_routes_answer_only_post_and_other_routes_keep_their_me
         served_paths: dict[str, Path]) -> None:
     async with serving([open_model(served_paths["numeric"])]) as (client, _):
         assert (await client.get("/v2/models/numeric/infer")).status_code == 405
+        wrong_verb = await client.get("/v1/models/numeric:predict")
+        assert (wrong_verb.status_code, wrong_verb.headers["allow"]) == (405, "POST")
         assert (await client.post("/v2/health/live")).status_code == 405
         assert (await client.post("/v2/models/numeric/infer/more", json={})).status_code == 404
         answer = await client.post("/v2/models/numeric/versions/nope/infer", json=_v2(ROW))

@@ -17,7 +17,10 @@ def routes(service: Service, instrument: Instrument) -> list[Route]:
     config = service.config
 
     async def model_ready(request: Request, call: Call) -> Response:
-        served = service.get(request.path_params["name"])
+        name = request.path_params["name"]
+        if name.endswith(":predict"):  # matched here, being a GET: the path is the predict verb's
+            return json_response({"error": f"{request.url.path} takes POST, not GET"}, 405, {"Allow": "POST"})
+        served = service.get(name)
         body = {"name": served.name, "version": served.version, "ready": served.ready}
         return json_response(body, 200 if served.ready else 503)
 
