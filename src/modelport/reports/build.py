@@ -3,8 +3,12 @@
 The predictions are split into windows by time (``"1h"``, ``"1d"``, any span) or by count (an int)
 over ``[since, until)``; the whole range is also evaluated as one window (``overall``). Drift and
 performance look only at the rows the model answered (2xx); the operational figures at every row.
-Realized performance needs labelled rows; estimated performance (classifiers with probabilities) is
-computed on every window and stands in where a window has no labels. Feature-importance shift
+Realized performance needs labelled rows; its alert bounds are relative to the reference's labelled
+sample (worse than the reference by more than a tolerance or than the sizes can resolve), or only
+the fixed bounds when the reference has no labels, which the notes say. Estimated performance
+(classifiers with probabilities and a labelled reference) is computed on every window and stands in
+where a window has no labels. Metrics a window could not compute (no probabilities logged, too few
+rows for a calibration error) are named in the notes with the reason. Feature-importance shift
 needs a predict function and labelled rows of the range.
 """
 
@@ -21,8 +25,11 @@ from modelport.monitoring.importance import ImportanceResult, ImportanceShiftCal
 from modelport.monitoring.performance import (
     CLASSIFICATION,
     REGRESSION,
+    Bound,
     PerformanceCalculator,
     PerformanceConfig,
+    as_scores,
+    finite_rows,
 )
 from modelport.monitoring.windows import TimeLike, Window, by_count, by_time
 from modelport.reports import inputs as log
@@ -58,19 +65,72 @@ class Monitors:
                                                  config=config.drift).fit(reference.outputs)
         self.performance: PerformanceCalculator | None = None
         self.estimated: EstimatedPerformanceCalculator | None = None
-        labelled = reference.labelled
-        if reference.task not in (CLASSIFICATION, REGRESSION) or not labelled[log.LABEL].notna().any():
+        self.notes: list[str] = []
+        if reference.task not in (CLASSIFICATION, REGRESSION):
             return
+        labelled = reference.labelled
+        labelled = labelled[labelled[log.LABEL].notna()]
         settings = PerformanceConfig(task=reference.task, target=log.LABEL, prediction=log.PREDICTION,
                                      scores=tuple(self.scores) if classification else (),
                                      classes=reference.classes, positive=config.positive,
-                                     bounds=config.bounds, sigmas=config.sigmas)
-        if classification and self.scores:
+                                     bounds=config.bounds, tolerances=config.tolerances,
+                                     sigmas=config.sigmas)
+        scored = (len(labelled) > 0 and classification and bool(self.scores)
+                  and finite_rows(as_scores(labelled, self.scores)).any())
+        if scored:
             # the estimator fits a realized calculator of the same settings: one bootstrap, not two
             self.estimated = EstimatedPerformanceCalculator(settings).fit(labelled)
             self.performance = self.estimated.realized
         else:
             self.performance = PerformanceCalculator(settings).fit(labelled)
+        self.notes.extend(baseline_notes(self.performance, classification and bool(self.scores)))
+
+
+def baseline_notes(performance: PerformanceCalculator, scores: bool) -> list[str]:
+    """What performance alerts are measured against, in sentences for the report's notes."""
+    config, notes = performance.config, []
+    if performance.has_reference:
+        notes.append(f"Performance alerts compare each window with the reference sample's "
+                     f"{performance.reference_rows_:,} labelled rows: a metric alerts when it is worse "
+                     f"than the reference's by more than {config.sigmas:g} standard errors of the difference"
+                     + (" or its tolerance (" + ", ".join(f"{name} {value:g}" for name, value
+                                                          in sorted(config.tolerances.items())) + "), "
+                        "whichever is larger" if config.tolerances else "") + ".")
+    else:
+        bounds = ", ".join(f"{name} {_bound_text(b)}" for name, b in sorted(config.bounds.items()))
+        notes.append("The reference sample has no labels (the artifact was packed without a target), so "
+                     "performance is not compared with it: "
+                     + (f"only the fixed bounds decide alerts ({bounds})." if bounds
+                        else "no performance metric can alert; give fixed bounds to alert on."))
+        if scores:
+            notes.append("Estimated performance was not computed: it calibrates the probabilities on the "
+                         "reference's labels, and the reference has none.")
+    return notes
+
+
+def _bound_text(bound: Bound) -> str:
+    parts = ([f">= {bound.lower:g}"] if bound.lower is not None else []) + (
+        [f"<= {bound.upper:g}"] if bound.upper is not None else [])
+    return " and ".join(parts) or "unbounded"
+
+
+def skipped_notes(reports: Sequence[WindowReport], overall: WindowReport) -> list[str]:
+    """One note per reason a window could not compute some metrics: which metrics, where, and why."""
+    where: dict[tuple[bool, str, str], list[str]] = {}
+    for window in (*reports, overall):
+        for result in (window.performance, window.estimated):
+            if result is None:
+                continue
+            for metric, why in result.skipped.items():
+                place = "the whole range" if window is overall else f"window {window.span.index}"
+                where.setdefault((result.estimated, why, metric), []).append(place)
+    grouped: dict[tuple[bool, str, tuple[str, ...]], list[str]] = {}
+    for (estimated, why, metric), places in where.items():
+        grouped.setdefault((estimated, why, tuple(places)), []).append(metric)
+    every = (*(f"window {w.span.index}" for w in reports), "the whole range")
+    return [f"{'Estimated performance' if estimated else ', '.join(metrics)} not computed in "
+            f"{'any window' if places == every else ', '.join(places)}: {why}."
+            for (estimated, why, places), metrics in grouped.items()]
 
 
 def _windows(frame: pd.DataFrame, window: str | int, since: TimeLike | None,
@@ -177,6 +237,7 @@ def build_report(reference: Reference, predictions: pd.DataFrame, *, window: str
     scores = [c for c in reference.score_columns if c in predictions and c in reference.outputs]
     monitors = Monitors(reference, logged, scores, config)
     notes.extend(f"{name} is not monitored: {why}." for name, why in monitors.data.skipped_.items())
+    notes.extend(monitors.notes)
     windows = _windows(predictions, window, since, until)
     frames = [w.frame for w in windows]
     whole_frame = pd.concat(frames) if frames else predictions.iloc[:0]
@@ -185,6 +246,7 @@ def build_report(reference: Reference, predictions: pd.DataFrame, *, window: str
     whole = Window(0, whole_frame, starts[0] if starts else None, ends[-1] if ends else None)
     reports = tuple(evaluate(monitors, w, config) for w in windows)
     overall = evaluate(monitors, whole, config)
+    notes.extend(skipped_notes(reports, overall))
     features = drift_trends(reports, overall.data_drift, lambda w: w.data_drift, config.persistence)
     outputs = drift_trends(reports, overall.prediction_drift, lambda w: w.prediction_drift,
                            config.persistence)

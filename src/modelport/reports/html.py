@@ -123,10 +123,11 @@ def performance_section(page: Page, report: MonitorReport, figures: Any) -> None
     page.add('<section id="performance"><h2>Performance</h2>')
     if not report.metrics:
         page.add("<p>Not measured: no labels to measure with and no probabilities to estimate from.</p>")
-    rows = [[m.metric, "estimated" if m.estimated else "measured", m.reference, m.first, m.latest, m.overall,
-             m.change, ", ".join(map(str, m.alert_windows)) or "-", m.alert] for m in report.metrics]
-    headers = ["metric", "kind", "reference", "first window", "latest window", "whole range",
-               "latest - reference", "windows beyond bound", "alert"]
+    rows = [[m.metric, "estimated" if m.estimated else "measured", m.reference, m.first, m.latest,
+             m.latest_rows, m.overall, m.change, ", ".join(map(str, m.alert_windows)) or "-", m.alert]
+            for m in report.metrics]
+    headers = ["metric", "kind", "reference", "first window", "latest window", "rows (latest)",
+               "whole range", "latest - reference", "windows beyond bound", "alert"]
     page.add(table(headers, rows, [m.alert for m in report.metrics]))
     page.add('<div class="grid">')
     for name in dict.fromkeys(m.metric for m in report.metrics):

@@ -110,6 +110,8 @@ class MetricTrend:
     alert_windows: tuple[int, ...]
     since: pd.Timestamp | None
     alert: bool
+    #: the rows the latest value was computed on
+    latest_rows: int | None = None
 
     @property
     def change(self) -> float | None:
@@ -119,8 +121,8 @@ class MetricTrend:
     def to_dict(self) -> dict[str, Any]:
         return {"metric": self.metric, "estimated": self.estimated, "reference": self.reference,
                 "first": self.first, "latest": self.latest, "overall": self.overall,
-                "change": self.change, "alert_windows": list(self.alert_windows),
-                "since": iso(self.since), "alert": self.alert}
+                "change": self.change, "latest_rows": self.latest_rows,
+                "alert_windows": list(self.alert_windows), "since": iso(self.since), "alert": self.alert}
 
 
 @dataclass(frozen=True)
