@@ -136,12 +136,26 @@ def test_the_composition_roots_loader_gets_the_query(registered: dict[str, Path]
     (["./credit.artifact", "--predictions", "x.parquet"], "is not a model name"),
     (["credit", "--since", "1h", "--from", "2026-01-01", "--predictions", "x.parquet"], "not both"),
     (["credit", "--window", "soon", "--predictions", "x.parquet"], "neither a span"),
+    (["credit", "--tolerance", "accuracy", "--predictions", "x.parquet"], "is not METRIC=AMOUNT"),
+    (["credit", "--bound", "accuracy=0.8", "--predictions", "x.parquet"], "is not METRIC=LOWER:UPPER"),
 ])
 def test_bad_invocations_exit_2_and_say_why(registered: dict[str, Path], args: list[str],
                                             message: str) -> None:
     result = runner.invoke(app, ["monitor", "report", *args])
     assert result.exit_code == 2, result.output
     assert message in " ".join(result.output.split())
+
+
+def test_bounds_and_tolerances_decide_performance_alerts(registered: dict[str, Path]) -> None:
+    args = ["monitor", "report", "credit", *RANGE, "--predictions", str(registered["steady"]), "--json",
+            "--window", "1d", "--no-importance"]
+    result = runner.invoke(app, [*args, "--bound", "accuracy=0.99:", "--tolerance", "roc_auc=0.1"])
+    assert result.exit_code == 8, result.output
+    data = json.loads(result.stdout)
+    assert [a["subject"] for a in data["summary"]["alerts"]] == ["accuracy"]
+    auc = next(m for m in data["overall"]["performance"]["metrics"] if m["metric"] == "roc_auc")
+    assert auc["lower"] == pytest.approx(auc["reference"] - 0.1)
+    assert runner.invoke(app, [*args, "--bound", "log_loss=:5"]).exit_code == 0
 
 
 def test_window_and_range_parsing() -> None:

@@ -100,6 +100,39 @@ def callers_traffic(frame: pd.DataFrame, query: PredictionQuery) -> pd.DataFrame
     return frame[frame["role"].astype(str) != "shadow"].reset_index(drop=True)
 
 
+def parse_tolerances(items: list[str]) -> dict[str, float]:
+    """``accuracy=0.05`` (repeatable): how much worse than the reference each metric may get."""
+    out: dict[str, float] = {}
+    for item in items:
+        name, _, value = item.partition("=")
+        try:
+            out[name.strip()] = float(value)
+        except ValueError as exc:
+            raise typer.BadParameter(f"{item!r} is not METRIC=AMOUNT, like accuracy=0.05",
+                                     param_hint="--tolerance") from exc
+        if not name.strip() or out[name.strip()] < 0:
+            raise typer.BadParameter(f"{item!r} is not METRIC=AMOUNT with AMOUNT >= 0",
+                                     param_hint="--tolerance")
+    return out
+
+
+def parse_bounds(items: list[str]) -> dict[str, tuple[float | None, float | None]]:
+    """``accuracy=0.8:`` or ``log_loss=:0.6`` (repeatable): fixed lower:upper bounds per metric."""
+    out: dict[str, tuple[float | None, float | None]] = {}
+    for item in items:
+        name, _, limits = item.partition("=")
+        low, colon, high = limits.partition(":")
+        try:
+            bound = (float(low) if low.strip() else None, float(high) if high.strip() else None)
+        except ValueError:
+            bound = (None, None)
+        if not name.strip() or not colon or bound == (None, None):
+            raise typer.BadParameter(f"{item!r} is not METRIC=LOWER:UPPER, like accuracy=0.8: or "
+                                     "log_loss=:0.6", param_hint="--bound")
+        out[name.strip()] = bound
+    return out
+
+
 def parse_window(text: str) -> str | int:
     """``1h``, ``1d``, ``30min`` (a span) or a number of predictions per window."""
     if text.isdigit():
@@ -213,21 +246,30 @@ def report_command(loader: PredictionLoader) -> Callable[..., None]:
             help="alert when a version's share of 5xx answers exceeds this [0.01]")] = None,
         max_p99_ms: Annotated[float | None, typer.Option(
             help="alert when a version's p99 latency exceeds this many ms")] = None,
+        tolerance: Annotated[list[str] | None, typer.Option(
+            help="METRIC=AMOUNT: alert only when worse than the labelled reference by more (repeatable)")
+        ] = None,
+        bound: Annotated[list[str] | None, typer.Option(
+            help="METRIC=LOWER:UPPER: a fixed bound, the only one when the reference has no labels "
+                 "(repeatable)")] = None,
         allow_env_mismatch: Annotated[bool, typer.Option(
             help="load the model for feature importance even if the environment differs from its lock")
         ] = False,
     ) -> None:
         """Drift, performance, feature importance and operations of a model; exit 8 when an alert fires."""
+        from modelport.monitoring.performance import Bound
         from modelport.reports import ReportConfig, build_report, load_reference, render_html, render_json
 
         span = parse_window(window)
+        tolerances = parse_tolerances(tolerance or [])
+        bounds = {name: Bound(low, high) for name, (low, high) in parse_bounds(bound or []).items()}
         first, last = time_range(since, start, end, span, pd.Timestamp.now(tz="UTC"))
         target = resolve(name, ref)
         read = file_loader(predictions) if predictions is not None else loader
         query = PredictionQuery(target.model, target.version, first, last)
         frame = callers_traffic(read(query), query)
         reference = load_reference(target.reference_path, target.reference_version)
-        config = ReportConfig()
+        config = ReportConfig(bounds=bounds, tolerances=tolerances)
         if max_error_rate is not None:
             config = replace(config, max_server_error_rate=max_error_rate)
         if max_p99_ms is not None:
