@@ -19,9 +19,10 @@ from dataclasses import replace
 
 import pandas as pd
 
+from modelport.core.importance import Predict
 from modelport.monitoring.drift import DataDriftCalculator, PredictionDriftCalculator
 from modelport.monitoring.estimated import EstimatedPerformanceCalculator
-from modelport.monitoring.importance import ImportanceResult, ImportanceShiftCalculator, Predict
+from modelport.monitoring.importance import ImportanceResult, ImportanceShiftCalculator
 from modelport.monitoring.performance import (
     CLASSIFICATION,
     REGRESSION,
