@@ -5,6 +5,8 @@ when quiet and 8 when an alert fires."""
 from __future__ import annotations
 
 import json
+import os
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -203,6 +205,29 @@ def test_the_report_reads_the_prediction_log_and_its_feedback(registered: dict[s
     assert data["overall"]["span"]["requests"] == len(shifted)  # shadow copies left out
     assert data["overall"]["span"]["labelled"] == len(labelled)
     assert [w["span"]["labelled"] > 0 for w in data["windows"]] == [True] * 4 + [False] * 2
+
+
+def test_the_report_shows_the_cpu_and_memory_the_log_sampled(registered: dict[str, Path]) -> None:
+    steady = pd.read_parquet(registered["steady"]).iloc[:600]
+    now = pd.Timestamp.now(tz="UTC").floor("1s")
+    recent = steady.assign(time=now - pd.to_timedelta(range(len(steady), 0, -1), unit="s"))
+    root = Settings.from_env().predictions
+    with PredictionLog(root, flush_interval_s=0.05, resource_interval_s=0.05) as log:
+        _log_batches(log, recent)
+        time.sleep(0.3)
+    result = runner.invoke(app, ["monitor", "report", "credit", "--since", "2h", "--json", "--no-importance"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    use = data["overall"]["resources"]
+    assert use["processes"] == 1
+    (process,) = use["by_process"]
+    assert process["pid"] == os.getpid()
+    assert process["samples"] >= 2
+    assert process["rss_max_bytes"] == use["rss_bytes"] > 2**20
+    assert any("serving process(es) kept" in line for line in data["summary"]["lines"])
+    from_file = runner.invoke(app, ["monitor", "report", "credit", "--since", "2h", "--json",
+                                    "--no-importance", "--predictions", str(registered["steady"])])
+    assert json.loads(from_file.stdout)["overall"]["resources"] is None
 
 
 def test_a_bare_name_leaves_shadow_copies_out_and_a_version_keeps_them() -> None:

@@ -7,7 +7,9 @@ alias, else the latest version), or from ``--ref``. A bare name reports the traf
 ``NAME:N`` or ``NAME@ALIAS`` every prediction of that version, shadows included. The predictions
 come from the loader the composition root passes in (:func:`read_log`: the prediction log under
 ``$MODELPORT_HOME`` joined with its feedback), or from ``--predictions FILE.parquet``, a frame in
-the layout :mod:`modelport.reports.inputs` describes. The reports package (scipy, scikit-learn,
+the layout :mod:`modelport.reports.inputs` describes. The serving processes' CPU and memory come
+from the resource samples the log keeps beside the predictions (none with ``--predictions``). The
+reports package (scipy, scikit-learn,
 plotly) loads only when the command runs, so the rest of the CLI starts fast.
 """
 
@@ -49,6 +51,8 @@ class PredictionQuery:
 
 #: the prediction-log reader: a query → a frame in the layout of :mod:`modelport.reports.inputs`
 PredictionLoader = Callable[[PredictionQuery], pd.DataFrame]
+#: the reader of the serving processes' CPU and memory samples (``predictions.read_resources``)
+ResourceLoader = Callable[[PredictionQuery], pd.DataFrame]
 
 
 def utc(moment: pd.Timestamp) -> pd.Timestamp:
@@ -91,6 +95,14 @@ def read_log(query: PredictionQuery) -> pd.DataFrame:
 
     return joined(Settings.from_env().predictions, query.model, query.since, query.until,
                   version=query.version)
+
+
+def read_resource_log(query: PredictionQuery) -> pd.DataFrame:
+    """The CPU and memory samples the prediction log holds for the processes that served the model."""
+    from modelport.predictions import read_resources
+    from modelport.settings import Settings
+
+    return read_resources(Settings.from_env().predictions, query.model, query.since, query.until)
 
 
 def callers_traffic(frame: pd.DataFrame, query: PredictionQuery) -> pd.DataFrame:
@@ -223,8 +235,8 @@ def _print_summary(report: MonitorReport, written: Path | None) -> None:
         console.print(f"report written to {written}", highlight=False)
 
 
-def report_command(loader: PredictionLoader) -> Callable[..., None]:
-    """The typer command, bound to the composition root's prediction loader."""
+def report_command(loader: PredictionLoader, resources: ResourceLoader | None = None) -> Callable[..., None]:
+    """The typer command, bound to the composition root's prediction and resource loaders."""
 
     @handle_errors
     def report(
@@ -276,8 +288,9 @@ def report_command(loader: PredictionLoader) -> Callable[..., None]:
             config = replace(config, max_latency_p99_ms=max_p99_ms)
         labelled = "label" in frame and bool(frame["label"].notna().any())
         predict = predictor(target.reference_path, allow_env_mismatch) if importance and labelled else None
+        samples = resources(query) if resources is not None and predictions is None else None
         result = build_report(reference, frame, window=span, since=first, until=last, config=config,
-                              predict=predict)
+                              predict=predict, resources=samples)
         if as_json and out is None:
             sys.stdout.write(render_json(result) + "\n")
         else:
@@ -290,8 +303,10 @@ def report_command(loader: PredictionLoader) -> Callable[..., None]:
     return report
 
 
-def monitor_app(loader: PredictionLoader = read_log) -> typer.Typer:
-    """The ``monitor`` command group, reading predictions through ``loader``."""
+def monitor_app(loader: PredictionLoader = read_log,
+                resources: ResourceLoader | None = read_resource_log) -> typer.Typer:
+    """The ``monitor`` command group, reading predictions through ``loader`` and the serving processes'
+    resource samples through ``resources``."""
     app = typer.Typer(name="monitor", no_args_is_help=True, help="Monitor models in production.")
-    app.command("report")(report_command(loader))
+    app.command("report")(report_command(loader, resources))
     return app

@@ -38,6 +38,7 @@ from modelport.reports.config import QUIET_BECAUSE, ReportConfig
 from modelport.reports.distributions import distribution
 from modelport.reports.inputs import Reference
 from modelport.reports.operations import by_version, operations
+from modelport.reports.resources import resource_use
 from modelport.reports.results import (
     Distribution,
     ModelInfo,
@@ -156,12 +157,14 @@ def _seconds(span: Span) -> float | None:
     return float((span.end - span.start).total_seconds())
 
 
-def evaluate(monitors: Monitors, window: Window, config: ReportConfig) -> WindowReport:
-    """Every calculator's result on one window."""
+def evaluate(monitors: Monitors, window: Window, config: ReportConfig,
+             resources: pd.DataFrame | None = None) -> WindowReport:
+    """Every calculator's result on one window (and the serving processes' resource samples in it)."""
     scored = log.succeeded(window.frame)
     span = _span(window, scored)
     seconds = _seconds(span)
-    report = WindowReport(span, operations(window.frame, seconds), by_version(window.frame, seconds))
+    report = WindowReport(span, operations(window.frame, seconds), by_version(window.frame, seconds),
+                          resources=resource_use(resources, window.start, window.end))
     if len(scored) < max(config.min_rows, 1):
         return report
     outputs = log.outputs(scored, monitors.scores)
@@ -221,8 +224,10 @@ def _distributions(reference: Reference, scored: pd.DataFrame, monitors: Monitor
 
 def build_report(reference: Reference, predictions: pd.DataFrame, *, window: str | int = "1h",
                  since: TimeLike | None = None, until: TimeLike | None = None,
-                 config: ReportConfig | None = None, predict: Predict | None = None) -> MonitorReport:
-    """The monitoring report of ``predictions`` (the prediction-log frame) against ``reference``."""
+                 config: ReportConfig | None = None, predict: Predict | None = None,
+                 resources: pd.DataFrame | None = None) -> MonitorReport:
+    """The monitoring report of ``predictions`` (the prediction-log frame) against ``reference``;
+    ``resources``: the serving processes' CPU and memory samples (``predictions.read_resources``)."""
     config = config or ReportConfig()
     log.check_predictions(predictions)
     predictions = log.conform(predictions, reference)
@@ -245,9 +250,13 @@ def build_report(reference: Reference, predictions: pd.DataFrame, *, window: str
     starts = [w.start for w in windows if w.start is not None]
     ends = [w.end for w in windows if w.end is not None]
     whole = Window(0, whole_frame, starts[0] if starts else None, ends[-1] if ends else None)
-    reports = tuple(evaluate(monitors, w, config) for w in windows)
-    overall = evaluate(monitors, whole, config)
+    reports = tuple(evaluate(monitors, w, config, resources) for w in windows)
+    overall = evaluate(monitors, whole, config, resources)
     notes.extend(skipped_notes(reports, overall))
+    if overall.resources is None:
+        notes.append("CPU and memory of the serving processes: the prediction log holds no resource samples "
+                     "for this range (the server samples them every 10 s unless told not to; a predictions "
+                     "file given instead of the log has none).")
     features = drift_trends(reports, overall.data_drift, lambda w: w.data_drift, config.persistence)
     outputs = drift_trends(reports, overall.prediction_drift, lambda w: w.prediction_drift,
                            config.persistence)

@@ -159,6 +159,13 @@ def operations_section(page: Page, report: MonitorReport, figures: Any) -> None:
                      pct(ops.error_rate), pct(ops.server_error_rate), classes])
     page.add(table(["version", "requests", "per second", "p50 ms", "p95 ms", "p99 ms", "errors",
                     "server errors", "status classes"], rows))
+    use = report.overall.resources
+    if use is not None:
+        page.add("<h3>Serving processes</h3>")
+        headers = ["host", "pid", "samples", "CPU cores (mean)", "CPU cores (max)", "memory MiB (mean)",
+                   "memory MiB (max)"]
+        page.add(table(headers, [[p.host, p.pid, p.samples, p.cpu_mean, p.cpu_max, p.rss_mean / 2**20,
+                                  p.rss_max / 2**20] for p in use.processes]))
     page.figure(figures.latency(report))
     page.figure(figures.traffic(report))
     page.add("</section>")

@@ -17,6 +17,7 @@ from modelport.monitoring.drift import DriftResult
 from modelport.monitoring.importance import ImportanceResult
 from modelport.monitoring.performance import PerformanceResult
 from modelport.reports.operations import Operations
+from modelport.reports.resources import ResourceUse
 
 
 def iso(moment: pd.Timestamp | None) -> str | None:
@@ -53,15 +54,18 @@ class WindowReport:
     prediction_drift: DriftResult | None = None
     performance: PerformanceResult | None = None
     estimated: PerformanceResult | None = None
+    #: CPU and memory of the serving processes (None: the log holds no samples for the span)
+    resources: ResourceUse | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        def maybe(result: DriftResult | PerformanceResult | None) -> dict[str, Any] | None:
+        def maybe(result: DriftResult | PerformanceResult | ResourceUse | None) -> dict[str, Any] | None:
             return None if result is None else result.to_dict()
 
         return {"span": self.span.to_dict(), "operations": self.operations.to_dict(),
                 "versions": {name: ops.to_dict() for name, ops in self.versions.items()},
                 "data_drift": maybe(self.data_drift), "prediction_drift": maybe(self.prediction_drift),
-                "performance": maybe(self.performance), "estimated_performance": maybe(self.estimated)}
+                "performance": maybe(self.performance), "estimated_performance": maybe(self.estimated),
+                "resources": maybe(self.resources)}
 
 
 @dataclass(frozen=True)

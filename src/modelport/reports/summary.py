@@ -117,6 +117,10 @@ def _operations_line(report: MonitorReport) -> str:
     line = (f"{ops.requests:,} requests, {num(ops.throughput)} per second; latency p50 "
             f"{num(ops.latency_p50)} ms, p95 {num(ops.latency_p95)} ms, p99 {num(ops.latency_p99)} ms; "
             f"{pct(ops.error_rate)} errors, {pct(ops.server_error_rate)} server errors.")
+    use = report.overall.resources
+    if use is not None:
+        line += (f" {len(use.processes)} serving process(es) kept {num(use.cpu_cores)} cores busy on average "
+                 f"and held up to {use.rss_bytes / 2**20:,.0f} MiB of memory.")
     if len(report.overall.versions) > 1:
         line += " By version: " + "; ".join(
             f"{name}: {o.requests:,} requests, p99 {num(o.latency_p99)} ms, {pct(o.error_rate)} errors"
