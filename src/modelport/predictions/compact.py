@@ -114,13 +114,13 @@ def compact_step(root: str | Path, model: str, day: date, *, feedback: bool = Fa
 
 
 def compact(root: str | Path, model: str, *, before: date | None = None,
-            feedback: bool = False) -> list[Path]:
+            feedback: bool = False, resources: bool = False) -> list[Path]:
     """Compact every day of ``model`` before ``before`` (default: today, UTC); return what was written."""
     written = []
-    for day in closed_days(root, model, before=before, feedback=feedback):
+    for day in closed_days(root, model, before=before, feedback=feedback, resources=resources):
         more = True
         while more:
-            merged, more = compact_step(root, model, day, feedback=feedback)
+            merged, more = compact_step(root, model, day, feedback=feedback, resources=resources)
             if merged is not None:
                 written.append(merged)
     return written

@@ -13,7 +13,9 @@ import pytest
 
 from modelport.errors import ConfigError
 from modelport.predictions import PredictionLog, read_predictions, read_resources
-from modelport.predictions.resources import ResourceSampler
+from modelport.predictions.compact import compact
+from modelport.predictions.resources import ResourceSample, ResourceSampler
+from modelport.predictions.segments import write_segment
 from tests.unit.predictions.helpers import classified
 
 
@@ -67,3 +69,16 @@ def test_samples_taken_before_the_first_prediction_wait_for_a_model(tmp_path: Pa
 def test_a_bad_interval_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="resource_interval_s"):
         PredictionLog(tmp_path, resource_interval_s=0)
+
+
+def test_resource_segments_of_closed_days_are_compacted(tmp_path: Path) -> None:
+    sampler = ResourceSampler(interval_s=60)
+    folder = tmp_path / "resources" / "model=credit" / "date=2026-01-05"
+    when = int(pd.Timestamp("2026-01-05 10:00", tz="UTC").value // 1000)
+    for k in range(3):
+        sample = ResourceSample(when + k, os.getpid(), cpu_seconds=1.0 + k, cpu_share=0.1, rss_bytes=2**20)
+        write_segment(folder, sampler.table([sample], "credit"))
+    assert compact(tmp_path, "credit") == []  # the predictions' folders: none
+    [merged] = compact(tmp_path, "credit", resources=True)
+    assert [p.name for p in folder.glob("*.parquet")] == [merged.name]
+    assert len(read_resources(tmp_path, "credit", since="2026-01-05", until="2026-01-06")) == 3
