@@ -5,6 +5,8 @@ when quiet and 8 when an alert fires."""
 from __future__ import annotations
 
 import json
+import os
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -136,12 +138,26 @@ def test_the_composition_roots_loader_gets_the_query(registered: dict[str, Path]
     (["./credit.artifact", "--predictions", "x.parquet"], "is not a model name"),
     (["credit", "--since", "1h", "--from", "2026-01-01", "--predictions", "x.parquet"], "not both"),
     (["credit", "--window", "soon", "--predictions", "x.parquet"], "neither a span"),
+    (["credit", "--tolerance", "accuracy", "--predictions", "x.parquet"], "is not METRIC=AMOUNT"),
+    (["credit", "--bound", "accuracy=0.8", "--predictions", "x.parquet"], "is not METRIC=LOWER:UPPER"),
 ])
 def test_bad_invocations_exit_2_and_say_why(registered: dict[str, Path], args: list[str],
                                             message: str) -> None:
     result = runner.invoke(app, ["monitor", "report", *args])
     assert result.exit_code == 2, result.output
     assert message in " ".join(result.output.split())
+
+
+def test_bounds_and_tolerances_decide_performance_alerts(registered: dict[str, Path]) -> None:
+    args = ["monitor", "report", "credit", *RANGE, "--predictions", str(registered["steady"]), "--json",
+            "--window", "1d", "--no-importance"]
+    result = runner.invoke(app, [*args, "--bound", "accuracy=0.99:", "--tolerance", "roc_auc=0.1"])
+    assert result.exit_code == 8, result.output
+    data = json.loads(result.stdout)
+    assert [a["subject"] for a in data["summary"]["alerts"]] == ["accuracy"]
+    auc = next(m for m in data["overall"]["performance"]["metrics"] if m["metric"] == "roc_auc")
+    assert auc["lower"] == pytest.approx(auc["reference"] - 0.1)
+    assert runner.invoke(app, [*args, "--bound", "log_loss=:5"]).exit_code == 0
 
 
 def test_window_and_range_parsing() -> None:
@@ -189,6 +205,29 @@ def test_the_report_reads_the_prediction_log_and_its_feedback(registered: dict[s
     assert data["overall"]["span"]["requests"] == len(shifted)  # shadow copies left out
     assert data["overall"]["span"]["labelled"] == len(labelled)
     assert [w["span"]["labelled"] > 0 for w in data["windows"]] == [True] * 4 + [False] * 2
+
+
+def test_the_report_shows_the_cpu_and_memory_the_log_sampled(registered: dict[str, Path]) -> None:
+    steady = pd.read_parquet(registered["steady"]).iloc[:600]
+    now = pd.Timestamp.now(tz="UTC").floor("1s")
+    recent = steady.assign(time=now - pd.to_timedelta(range(len(steady), 0, -1), unit="s"))
+    root = Settings.from_env().predictions
+    with PredictionLog(root, flush_interval_s=0.05, resource_interval_s=0.05) as log:
+        _log_batches(log, recent)
+        time.sleep(0.3)
+    result = runner.invoke(app, ["monitor", "report", "credit", "--since", "2h", "--json", "--no-importance"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    use = data["overall"]["resources"]
+    assert use["processes"] == 1
+    (process,) = use["by_process"]
+    assert process["pid"] == os.getpid()
+    assert process["samples"] >= 2
+    assert process["rss_max_bytes"] == use["rss_bytes"] > 2**20
+    assert any("serving process(es) kept" in line for line in data["summary"]["lines"])
+    from_file = runner.invoke(app, ["monitor", "report", "credit", "--since", "2h", "--json",
+                                    "--no-importance", "--predictions", str(registered["steady"])])
+    assert json.loads(from_file.stdout)["overall"]["resources"] is None
 
 
 def test_a_bare_name_leaves_shadow_copies_out_and_a_version_keeps_them() -> None:

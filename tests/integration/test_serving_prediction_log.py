@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from modelport.predictions import joined, read_predictions
+from modelport.predictions import joined, read_predictions, read_resources
 from modelport.serving.config import LogConfig
 from tests.serving_apps import open_model, serving
 from tests.serving_processes import serve
@@ -92,3 +92,10 @@ def test_sigterm_writes_every_acknowledged_prediction(served_paths: dict[str, Pa
         assert server.process.wait(60) == 0
     logged = read_predictions(tmp_path / "home" / "predictions", "numeric")
     assert sorted(logged["id"]) == sorted(ids)
+    # each worker that logged predictions also sampled its CPU and memory into the log, at start and close
+    samples = read_resources(tmp_path / "home" / "predictions", "numeric")
+    assert 1 <= samples["pid"].nunique() <= 2
+    assert server.process.pid not in set(samples["pid"])  # the workers, not the supervisor
+    assert all(len(group) >= 2 for _, group in samples.groupby("pid"))
+    assert (samples["rss_bytes"] > 2**20).all()
+    assert (samples["cpu_seconds"] > 0).all()

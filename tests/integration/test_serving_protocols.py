@@ -68,6 +68,24 @@ async def test_oip_columns_with_strings_and_nulls(served_paths: dict[str, Path])
         assert prediction["data"] == expected.tolist()
 
 
+async def test_a_json_null_in_a_category_column_predicts_as_nan(served_paths: dict[str, Path]) -> None:
+    model = open_model(served_paths["credit"])
+    rows = credit(400)[0].iloc[:8].reset_index(drop=True).astype({"Home": object})
+    rows["Home"] = rows["Home"].where(rows.index % 2 == 0, np.nan)
+    expected = model.predict_detailed(rows)
+    inputs = [{"name": spec.name, "shape": [len(rows)], "datatype": v2.column_datatype(spec),
+               "data": [None if pd.isna(v) else v for v in rows[spec.name].tolist()]}
+              for spec in model.signature.inputs]
+    async with serving([model]) as (client, _):
+        answer = await client.post("/v2/models/credit/infer", json={"inputs": inputs})
+        assert answer.status_code == 200, answer.text
+        outputs = {o["name"]: o for o in answer.json()["outputs"]}
+        assert outputs["prediction"]["data"] == expected.values.tolist()
+        assert expected.probabilities is not None
+        np.testing.assert_allclose(np.reshape(outputs["probabilities"]["data"], (len(rows), 2)),
+                                   expected.probabilities, rtol=0, atol=1e-12)
+
+
 async def test_oip_binary_tensors_in_and_out(served_paths: dict[str, Path]) -> None:
     model = open_model(served_paths["numeric"])
     rows = numeric_classification(200, classes=3)[0].iloc[:5]

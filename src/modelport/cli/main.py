@@ -33,7 +33,7 @@ app.command("env")(env_commands.env_command)
 app.command("dockerfile")(env_commands.dockerfile_command)
 app.command("feedback")(feedback_commands.feedback_command)
 app.command("serve")(serve_commands.serve_command(serve_commands.resolve_ref))
-app.add_typer(monitor_commands.monitor_app(monitor_commands.read_log))
+app.add_typer(monitor_commands.monitor_app(monitor_commands.read_log, monitor_commands.read_resource_log))
 app.command("batch")(batch_commands.batch_command)
 
 

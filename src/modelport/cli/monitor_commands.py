@@ -7,7 +7,9 @@ alias, else the latest version), or from ``--ref``. A bare name reports the traf
 ``NAME:N`` or ``NAME@ALIAS`` every prediction of that version, shadows included. The predictions
 come from the loader the composition root passes in (:func:`read_log`: the prediction log under
 ``$MODELPORT_HOME`` joined with its feedback), or from ``--predictions FILE.parquet``, a frame in
-the layout :mod:`modelport.reports.inputs` describes. The reports package (scipy, scikit-learn,
+the layout :mod:`modelport.reports.inputs` describes. The serving processes' CPU and memory come
+from the resource samples the log keeps beside the predictions (none with ``--predictions``). The
+reports package (scipy, scikit-learn,
 plotly) loads only when the command runs, so the rest of the CLI starts fast.
 """
 
@@ -49,6 +51,8 @@ class PredictionQuery:
 
 #: the prediction-log reader: a query → a frame in the layout of :mod:`modelport.reports.inputs`
 PredictionLoader = Callable[[PredictionQuery], pd.DataFrame]
+#: the reader of the serving processes' CPU and memory samples (``predictions.read_resources``)
+ResourceLoader = Callable[[PredictionQuery], pd.DataFrame]
 
 
 def utc(moment: pd.Timestamp) -> pd.Timestamp:
@@ -93,11 +97,52 @@ def read_log(query: PredictionQuery) -> pd.DataFrame:
                   version=query.version)
 
 
+def read_resource_log(query: PredictionQuery) -> pd.DataFrame:
+    """The CPU and memory samples the prediction log holds for the processes that served the model."""
+    from modelport.predictions import read_resources
+    from modelport.settings import Settings
+
+    return read_resources(Settings.from_env().predictions, query.model, query.since, query.until)
+
+
 def callers_traffic(frame: pd.DataFrame, query: PredictionQuery) -> pd.DataFrame:
     """Without a version: the rows callers were answered with (shadow copies left out)."""
     if query.version is not None or "role" not in frame:
         return frame
     return frame[frame["role"].astype(str) != "shadow"].reset_index(drop=True)
+
+
+def parse_tolerances(items: list[str]) -> dict[str, float]:
+    """``accuracy=0.05`` (repeatable): how much worse than the reference each metric may get."""
+    out: dict[str, float] = {}
+    for item in items:
+        name, _, value = item.partition("=")
+        try:
+            out[name.strip()] = float(value)
+        except ValueError as exc:
+            raise typer.BadParameter(f"{item!r} is not METRIC=AMOUNT, like accuracy=0.05",
+                                     param_hint="--tolerance") from exc
+        if not name.strip() or out[name.strip()] < 0:
+            raise typer.BadParameter(f"{item!r} is not METRIC=AMOUNT with AMOUNT >= 0",
+                                     param_hint="--tolerance")
+    return out
+
+
+def parse_bounds(items: list[str]) -> dict[str, tuple[float | None, float | None]]:
+    """``accuracy=0.8:`` or ``log_loss=:0.6`` (repeatable): fixed lower:upper bounds per metric."""
+    out: dict[str, tuple[float | None, float | None]] = {}
+    for item in items:
+        name, _, limits = item.partition("=")
+        low, colon, high = limits.partition(":")
+        try:
+            bound = (float(low) if low.strip() else None, float(high) if high.strip() else None)
+        except ValueError:
+            bound = (None, None)
+        if not name.strip() or not colon or bound == (None, None):
+            raise typer.BadParameter(f"{item!r} is not METRIC=LOWER:UPPER, like accuracy=0.8: or "
+                                     "log_loss=:0.6", param_hint="--bound")
+        out[name.strip()] = bound
+    return out
 
 
 def parse_window(text: str) -> str | int:
@@ -190,8 +235,8 @@ def _print_summary(report: MonitorReport, written: Path | None) -> None:
         console.print(f"report written to {written}", highlight=False)
 
 
-def report_command(loader: PredictionLoader) -> Callable[..., None]:
-    """The typer command, bound to the composition root's prediction loader."""
+def report_command(loader: PredictionLoader, resources: ResourceLoader | None = None) -> Callable[..., None]:
+    """The typer command, bound to the composition root's prediction and resource loaders."""
 
     @handle_errors
     def report(
@@ -213,29 +258,39 @@ def report_command(loader: PredictionLoader) -> Callable[..., None]:
             help="alert when a version's share of 5xx answers exceeds this [0.01]")] = None,
         max_p99_ms: Annotated[float | None, typer.Option(
             help="alert when a version's p99 latency exceeds this many ms")] = None,
+        tolerance: Annotated[list[str] | None, typer.Option(
+            help="METRIC=AMOUNT: alert only when worse than the labelled reference by more (repeatable)")
+        ] = None,
+        bound: Annotated[list[str] | None, typer.Option(
+            help="METRIC=LOWER:UPPER: a fixed bound, the only one when the reference has no labels "
+                 "(repeatable)")] = None,
         allow_env_mismatch: Annotated[bool, typer.Option(
             help="load the model for feature importance even if the environment differs from its lock")
         ] = False,
     ) -> None:
         """Drift, performance, feature importance and operations of a model; exit 8 when an alert fires."""
+        from modelport.monitoring.performance import Bound
         from modelport.reports import ReportConfig, build_report, load_reference, render_html, render_json
 
         span = parse_window(window)
+        tolerances = parse_tolerances(tolerance or [])
+        bounds = {name: Bound(low, high) for name, (low, high) in parse_bounds(bound or []).items()}
         first, last = time_range(since, start, end, span, pd.Timestamp.now(tz="UTC"))
         target = resolve(name, ref)
         read = file_loader(predictions) if predictions is not None else loader
         query = PredictionQuery(target.model, target.version, first, last)
         frame = callers_traffic(read(query), query)
         reference = load_reference(target.reference_path, target.reference_version)
-        config = ReportConfig()
+        config = ReportConfig(bounds=bounds, tolerances=tolerances)
         if max_error_rate is not None:
             config = replace(config, max_server_error_rate=max_error_rate)
         if max_p99_ms is not None:
             config = replace(config, max_latency_p99_ms=max_p99_ms)
         labelled = "label" in frame and bool(frame["label"].notna().any())
         predict = predictor(target.reference_path, allow_env_mismatch) if importance and labelled else None
+        samples = resources(query) if resources is not None and predictions is None else None
         result = build_report(reference, frame, window=span, since=first, until=last, config=config,
-                              predict=predict)
+                              predict=predict, resources=samples)
         if as_json and out is None:
             sys.stdout.write(render_json(result) + "\n")
         else:
@@ -248,8 +303,10 @@ def report_command(loader: PredictionLoader) -> Callable[..., None]:
     return report
 
 
-def monitor_app(loader: PredictionLoader = read_log) -> typer.Typer:
-    """The ``monitor`` command group, reading predictions through ``loader``."""
+def monitor_app(loader: PredictionLoader = read_log,
+                resources: ResourceLoader | None = read_resource_log) -> typer.Typer:
+    """The ``monitor`` command group, reading predictions through ``loader`` and the serving processes'
+    resource samples through ``resources``."""
     app = typer.Typer(name="monitor", no_args_is_help=True, help="Monitor models in production.")
-    app.command("report")(report_command(loader))
+    app.command("report")(report_command(loader, resources))
     return app

@@ -282,7 +282,32 @@ def validate(frame: pd.DataFrame, signature: Signature) -> Validation:
     return result
 
 
+def _odd_missing(column: pd.Series) -> np.ndarray | None:
+    """Where an object column holds a missing value other than NaN (None, pd.NA, NaT); None if nowhere."""
+    if column.dtype != object:
+        return None
+    missing = column.isna().to_numpy()
+    if not missing.any():
+        return None
+    odd = missing & np.fromiter((not isinstance(v, float) for v in column.to_numpy()), dtype=bool,
+                                count=len(column))
+    return odd if odd.any() else None
+
+
+def _missing_as_nan(column: pd.Series) -> pd.Series:
+    """An object column with every missing value as NaN, so a JSON null, ``None`` and NaN reach the model
+    as one value: scikit-learn's imputers treat only NaN as missing (a None passes them and becomes an
+    unknown category), and NaN is what pandas reads a CSV's empty cell as."""
+    odd = _odd_missing(column)
+    if odd is None:
+        return column
+    values = column.to_numpy(dtype=object, copy=True)
+    values[odd] = np.nan
+    return pd.Series(values, index=column.index, name=column.name, dtype=object)
+
+
 def _conform_column(spec: ColumnSpec, column: pd.Series) -> pd.Series:
+    column = _missing_as_nan(column)
     if spec.kind is ColumnKind.CATEGORY and spec.dtype == "category":
         return pd.Series(pd.Categorical(column, categories=list(spec.levels or ())),
                          index=column.index, name=column.name)
@@ -304,7 +329,9 @@ def _conformed_already(frame: pd.DataFrame, signature: Signature) -> bool:
     return (isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1
             and list(frame.columns) == signature.names
             and all(str(dtype) == spec.dtype and spec.kind is not ColumnKind.DATETIME
-                    for dtype, spec in zip(frame.dtypes, signature.inputs, strict=True)))
+                    for dtype, spec in zip(frame.dtypes, signature.inputs, strict=True))
+            and not any(_odd_missing(frame[spec.name]) is not None for spec in signature.inputs
+                        if spec.nullable))
 
 
 def conform(frame: pd.DataFrame, signature: Signature) -> pd.DataFrame:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from modelport.artifact.flavors.base import ExposesImportances
+from modelport.core import importance as shared
 from modelport.inference.model import LoadedModel, Prediction
 
 FOLDER = "reference"
@@ -25,9 +25,7 @@ PROBA_PREFIX = "__proba__"
 
 def choose_rows(frame: pd.DataFrame, limit: int = MAX_ROWS, seed: int = 0) -> np.ndarray:
     """Positions of a seeded random subset (all rows when the sample is small)."""
-    if len(frame) <= limit:
-        return np.arange(len(frame))
-    return np.sort(np.random.default_rng(seed).choice(len(frame), size=limit, replace=False))
+    return shared.choose_rows(len(frame), limit, seed)
 
 
 def sample_frame(inputs: pd.DataFrame, prediction: Prediction, target: pd.Series | None) -> pd.DataFrame:
@@ -48,35 +46,14 @@ def model_importances(model: LoadedModel) -> dict[str, float] | None:
     return None
 
 
-class _Scorer:
-    """Adapter so sklearn's permutation_importance scores the whole raw-input path."""
-
-    def __init__(self, model: LoadedModel) -> None:
-        self.model = model
-
-    def fit(self, *_: Any) -> _Scorer:
-        return self
-
-    def predict(self, frame: pd.DataFrame) -> np.ndarray:
-        return self.model.predict_frame(frame.reset_index(drop=True), proba=False).values
-
-
 def permutation_importances(model: LoadedModel, inputs: pd.DataFrame, target: pd.Series) -> dict[str, float]:
     """Mean drop in accuracy (classification) or R² (regression) when a raw column is shuffled."""
-    from sklearn.inspection import permutation_importance
-    from sklearn.metrics import accuracy_score, r2_score
 
-    rows = choose_rows(inputs, PERMUTATION_ROWS, seed=1)
-    x = inputs.iloc[rows].reset_index(drop=True)
-    y = target.iloc[rows].reset_index(drop=True)
-    metric = accuracy_score if model.task == "classification" else r2_score
+    def predict(frame: pd.DataFrame) -> np.ndarray:
+        return np.asarray(model.predict_frame(frame, proba=False).values)
 
-    def score(estimator: _Scorer, frame: pd.DataFrame, truth: pd.Series) -> float:
-        return float(metric(truth, estimator.predict(frame)))
-
-    result = permutation_importance(_Scorer(model), x, y, scoring=score,
-                                    n_repeats=PERMUTATION_REPEATS, random_state=0)
-    return {str(c): float(v) for c, v in zip(x.columns, result.importances_mean, strict=True)}
+    return shared.permutation_importances(predict, inputs, target, task=model.task, rows=PERMUTATION_ROWS,
+                                          repeats=PERMUTATION_REPEATS, row_seed=1, shuffle_seed=0)
 
 
 def write(root: Path, frame: pd.DataFrame, importances: dict[str, dict[str, float]]) -> None:

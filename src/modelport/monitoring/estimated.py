@@ -14,6 +14,9 @@ The estimate holds while the relation between inputs and labels stays as it was 
 cross-validated check says it helps; we always calibrate (isotonic regression leaves a calibrated
 model's probabilities almost as they were). Every result says ``estimated=True``; its alert bounds
 are the realized metrics' bounds around the reference's realized values.
+
+The estimate needs the probabilities: rows logged without them (labels-only endpoints, old logs)
+are left out, and a window with none is not estimated, its result's ``skipped`` saying why.
 """
 
 from __future__ import annotations
@@ -25,9 +28,12 @@ from sklearn.isotonic import IsotonicRegression
 
 from modelport.monitoring.performance import (
     CLASSIFICATION,
+    NO_SCORES,
     PerformanceCalculator,
     PerformanceConfig,
     PerformanceResult,
+    as_scores,
+    finite_rows,
 )
 
 ESTIMATED_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc")
@@ -89,15 +95,18 @@ class EstimatedPerformanceCalculator:
     def fit(self, reference: pd.DataFrame) -> EstimatedPerformanceCalculator:
         labelled = reference[reference[self.config.target].notna()]
         self.realized.fit(labelled)
-        truth = labelled[self.config.target].to_numpy()
         scores = self._scores(labelled)
+        finite = finite_rows(scores)
+        if not finite.any():
+            raise ValueError("the reference has no labelled rows with probabilities to calibrate on")
+        truth, scores = labelled[self.config.target].to_numpy()[finite], scores[finite]
         self.calibrators_ = [IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
                              .fit(scores[:, k], (truth == label).astype(np.float64))
                              for k, label in enumerate(self.classes)]
         return self
 
     def _scores(self, frame: pd.DataFrame) -> np.ndarray:
-        return frame[list(self.config.scores)].to_numpy(dtype=np.float64)
+        return as_scores(frame, self.config.scores)
 
     def calibrate(self, scores: np.ndarray) -> np.ndarray:
         """Calibrated class probabilities for raw score rows (columns in the order of ``classes``)."""
@@ -122,8 +131,12 @@ class EstimatedPerformanceCalculator:
         return expected_metrics(predicted, scores, self.calibrate(scores), positive)
 
     def calculate(self, window: pd.DataFrame) -> PerformanceResult:
-        """The window's estimated performance; labels, where the window has any, are not read."""
+        """The window's estimated performance on its rows with probabilities; labels are not read."""
         if not len(window):
             return PerformanceResult((), 0, estimated=True)
-        values = self.estimate(window)
-        return PerformanceResult(self.realized.results(values, len(window)), len(window), estimated=True)
+        scored = window[finite_rows(self._scores(window))]
+        if not len(scored):
+            skipped = dict.fromkeys(ESTIMATED_METRICS, NO_SCORES)
+            return PerformanceResult((), 0, estimated=True, skipped=skipped)
+        values = self.estimate(scored)
+        return PerformanceResult(self.realized.results(values, len(scored)), len(scored), estimated=True)

@@ -4,8 +4,8 @@ The artifact stores two sets of reference importances (``reference/importances.j
 what the fitted model exposes (often on encoded columns, on the model's own scale), and
 ``permutation``, the mean drop in accuracy (classification) or R² (regression) when one raw input
 column is shuffled, over at most 1,000 seeded rows and 3 repeats. A window's importances are
-computed the same way here (same row choice, repeats and seeds, scikit-learn's
-``permutation_importance`` through the caller's predict function), so against ``permutation`` the
+computed the same way here (the same function, :mod:`modelport.core.importance`, with the same row
+choice, repeats and seeds, through the caller's predict function), so against ``permutation`` the
 comparison is like with like; against ``model`` only the ranks are meaningful.
 
 The result has each feature's importance, share of the total and rank in both, Spearman's rank
@@ -17,7 +17,7 @@ importance shift; this follows the same fit/calculate shape as the other calcula
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,8 +25,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-Predict = Callable[[pd.DataFrame], np.ndarray]
-Labels = Sequence[Any] | pd.Series | np.ndarray
+from modelport.core import importance as shared
+from modelport.core.importance import Labels, Predict
 
 
 @dataclass(frozen=True)
@@ -94,46 +94,13 @@ class ImportanceResult:
                 "moved": list(self.moved), "features": [f.to_dict() for f in self.features]}
 
 
-def choose_rows(rows: int, limit: int, seed: int) -> np.ndarray:
-    """Positions of a seeded random subset of ``limit`` rows, in order (all rows when fewer)."""
-    if rows <= limit:
-        return np.arange(rows)
-    return np.sort(np.random.default_rng(seed).choice(rows, size=limit, replace=False))
-
-
-class _Scorer:
-    """What ``permutation_importance`` needs from an estimator: a predict over the raw input frame."""
-
-    def __init__(self, predict: Predict) -> None:
-        self.call = predict
-
-    def fit(self, *_: object) -> _Scorer:
-        return self
-
-    def predict(self, frame: pd.DataFrame) -> np.ndarray:
-        return np.asarray(self.call(frame.reset_index(drop=True)))
-
-
 def permutation_importances(predict: Predict, inputs: pd.DataFrame, target: Labels,
                             config: ImportanceConfig, columns: Sequence[str] | None = None
                             ) -> dict[str, float]:
     """Mean drop in accuracy or R² when each of ``columns`` (default: all) is shuffled."""
-    from sklearn.inspection import permutation_importance
-    from sklearn.metrics import accuracy_score, r2_score
-
-    picked = choose_rows(len(inputs), config.rows, config.row_seed)
-    x = inputs.iloc[picked].reset_index(drop=True)
-    y = pd.Series(np.asarray(target)[picked])
-    metric = accuracy_score if config.task == "classification" else r2_score
-    names = list(columns) if columns is not None else [str(c) for c in x.columns]
-
-    def score(estimator: _Scorer, frame: pd.DataFrame, truth: pd.Series) -> float:
-        return float(metric(truth, estimator.predict(frame)))
-
-    positions = [x.columns.get_loc(name) for name in names]
-    result = permutation_importance(_Scorer(predict), x, y, scoring=score, n_repeats=config.repeats,
-                                    random_state=config.shuffle_seed)
-    return {name: float(result.importances_mean[at]) for name, at in zip(names, positions, strict=True)}
+    return shared.permutation_importances(predict, inputs, target, task=config.task, rows=config.rows,
+                                          repeats=config.repeats, row_seed=config.row_seed,
+                                          shuffle_seed=config.shuffle_seed, columns=columns)
 
 
 def _shares(values: np.ndarray) -> np.ndarray:

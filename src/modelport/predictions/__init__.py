@@ -13,18 +13,19 @@ Read::
     read_predictions(settings.predictions, "credit", since="2026-11-24")
     FeedbackStore(settings.predictions).add("credit", ids, labels=truth)
     joined(settings.predictions, "credit", since="2026-11-24", until="2026-11-25")
+    read_resources(settings.predictions, "credit", since="2026-11-24")   # CPU and memory samples
 """
 
 from __future__ import annotations
 
 from modelport.predictions.feedback import FeedbackReceipt, FeedbackStore, feedback_table
 from modelport.predictions.policy import sampled_in
-from modelport.predictions.reader import IdMatch, joined, match_ids, read_predictions
+from modelport.predictions.reader import IdMatch, joined, match_ids, read_predictions, read_resources
 from modelport.predictions.records import PredictionBatch, PredictionRecord, Role, new_ids
 from modelport.predictions.writer import LogStats, PredictionLog
 
 __all__ = [
     "FeedbackReceipt", "FeedbackStore", "IdMatch", "LogStats", "PredictionBatch", "PredictionLog",
     "PredictionRecord", "Role", "feedback_table", "joined", "match_ids", "new_ids", "read_predictions",
-    "sampled_in",
+    "read_resources", "sampled_in",
 ]

@@ -95,16 +95,17 @@ def _step(folder: Path, limit: int) -> tuple[Path | None, bool]:
 
 
 def closed_days(root: str | Path, model: str, *, before: date | None = None,
-                feedback: bool = False) -> list[date]:
+                feedback: bool = False, resources: bool = False) -> list[date]:
     """The days of ``model`` before ``before`` (default: today, UTC) that have a folder."""
     before = before or datetime.now(UTC).date()
-    return [day for day, _ in day_folders(Path(root), model, last=before, feedback=feedback) if day < before]
+    return [day for day, _ in day_folders(Path(root), model, last=before, feedback=feedback,
+                                          resources=resources) if day < before]
 
 
 def compact_step(root: str | Path, model: str, day: date, *, feedback: bool = False,
-                 limit: int = STEP_SEGMENTS) -> tuple[Path | None, bool]:
+                 resources: bool = False, limit: int = STEP_SEGMENTS) -> tuple[Path | None, bool]:
     """One step on one day of ``model``: the segment written (if any) and whether more is left."""
-    base = model_folder(Path(root), model, feedback=feedback)
+    base = model_folder(Path(root), model, feedback=feedback, resources=resources)
     folder = base / f"date={day.isoformat()}"
     if not folder.is_dir():
         return None, False
@@ -113,13 +114,13 @@ def compact_step(root: str | Path, model: str, day: date, *, feedback: bool = Fa
 
 
 def compact(root: str | Path, model: str, *, before: date | None = None,
-            feedback: bool = False) -> list[Path]:
+            feedback: bool = False, resources: bool = False) -> list[Path]:
     """Compact every day of ``model`` before ``before`` (default: today, UTC); return what was written."""
     written = []
-    for day in closed_days(root, model, before=before, feedback=feedback):
+    for day in closed_days(root, model, before=before, feedback=feedback, resources=resources):
         more = True
         while more:
-            merged, more = compact_step(root, model, day, feedback=feedback)
+            merged, more = compact_step(root, model, day, feedback=feedback, resources=resources)
             if merged is not None:
                 written.append(merged)
     return written

@@ -22,6 +22,8 @@ import pyarrow as pa
 from modelport.errors import MissingDependencyError
 from modelport.predictions.policy import sampled_in
 from modelport.predictions.records import BASE_COLUMNS
+from modelport.predictions.resources import COLUMNS as RESOURCE_COLUMNS
+from modelport.predictions.resources import empty_resources
 from modelport.predictions.segments import segment_files
 
 if TYPE_CHECKING:
@@ -101,6 +103,25 @@ def read_predictions(root: str | Path, model: str, since: TimeLike | None = None
             return empty_predictions()
         sql = (f"SELECT * EXCLUDE (filename, file_row_number) FROM {_scan(files)} WHERE {where} "
                "ORDER BY time, filename, file_row_number")
+        with connect() as connection:
+            return connection.execute(sql, params).df()
+
+    return _retrying(query)
+
+
+def read_resources(root: str | Path, model: str, since: TimeLike | None = None,
+                   until: TimeLike | None = None) -> pd.DataFrame:
+    """The CPU and memory samples of the processes that served ``model`` in ``[since, until)``, by time
+    (see :mod:`modelport.predictions.resources`); no rows when the log kept none."""
+    first, last = _days(since, until)
+    where, params = _where(since, until, None, "")
+
+    def query() -> pd.DataFrame:
+        files = segment_files(Path(root), model, first=first, last=last, resources=True)
+        if not files:
+            return empty_resources()
+        sql = (f"SELECT {', '.join(RESOURCE_COLUMNS)} FROM {_scan(files, positions=False)} WHERE {where} "
+               "ORDER BY time, host, pid")
         with connect() as connection:
             return connection.execute(sql, params).df()
 

@@ -4,6 +4,8 @@ Layout under a root folder (``$MODELPORT_HOME/predictions`` by default)::
 
     model=<name>/date=<YYYY-MM-DD>/<time>-<pid>-<seq>.parquet            predictions, by their day (UTC)
     feedback/model=<name>/date=<YYYY-MM-DD>/<time>-<pid>-<seq>.parquet   feedback, by the day received
+    resources/model=<name>/date=<YYYY-MM-DD>/<time>-<pid>-<seq>.parquet  CPU and memory of the processes
+                                                                         that served the model
 
 A segment is written under a hidden temporary name in its final folder, fsynced, renamed into
 place and its folder fsynced: a reader (or a process that survives a power cut) sees either the
@@ -32,6 +34,7 @@ from modelport.core.refs import NAME_CHARS, NAME_MAX
 from modelport.errors import RefError
 
 FEEDBACK = "feedback"
+RESOURCES = "resources"
 SUFFIX = ".parquet"
 COMPACT_PREFIX = "compact-"
 #: Parquet metadata key of a compacted segment: the JSON list of the segment names it replaces
@@ -48,8 +51,8 @@ def check_model(name: str) -> str:
     return name
 
 
-def model_folder(root: Path, model: str, *, feedback: bool = False) -> Path:
-    base = root / FEEDBACK if feedback else root
+def model_folder(root: Path, model: str, *, feedback: bool = False, resources: bool = False) -> Path:
+    base = root / FEEDBACK if feedback else root / RESOURCES if resources else root
     return base / f"model={check_model(model)}"
 
 
@@ -122,9 +125,9 @@ def _day(folder: Path) -> date | None:
 
 
 def day_folders(root: Path, model: str, *, first: date | None = None, last: date | None = None,
-                feedback: bool = False) -> list[tuple[date, Path]]:
+                feedback: bool = False, resources: bool = False) -> list[tuple[date, Path]]:
     """The day folders of a model in ``[first, last]`` (either end open when None), in day order."""
-    base = model_folder(root, model, feedback=feedback)
+    base = model_folder(root, model, feedback=feedback, resources=resources)
     if not base.is_dir():
         return []
     found = []
@@ -148,7 +151,8 @@ def live_segments(folder: Path) -> tuple[list[Path], list[Path]]:
 
 
 def segment_files(root: Path, model: str, *, first: date | None = None, last: date | None = None,
-                  feedback: bool = False) -> list[Path]:
+                  feedback: bool = False, resources: bool = False) -> list[Path]:
     """The live segments of a model whose day lies in ``[first, last]`` (either end open when None)."""
-    return [path for _, folder in day_folders(root, model, first=first, last=last, feedback=feedback)
+    return [path for _, folder in day_folders(root, model, first=first, last=last, feedback=feedback,
+                                              resources=resources)
             for path in live_segments(folder)[0]]

@@ -15,6 +15,10 @@ A second thread compacts the closed days of the models the log writes, a step at
 ``compact``), so a day of steady traffic does not stay 86,400 one-second segments; it runs beside
 the writer so a flush never waits for it.
 
+With ``resource_interval_s`` set, the writer thread also samples this process's CPU and memory and
+writes the samples beside the predictions (see ``resources``), so reports show the resource use of
+the serving processes from the log alone.
+
 One log per process: the thread does not survive a fork, so a server creates it in each worker.
 On SIGTERM, let the handler set a flag (as uvicorn's does) and call ``close`` from the main flow:
 a handler runs between two bytecodes of whatever the main thread was doing, possibly a ``submit``
@@ -40,6 +44,7 @@ from modelport.errors import ConfigError
 from modelport.predictions.compact import closed_days, compact_step
 from modelport.predictions.policy import Privacy, sample_mask, sampled_in
 from modelport.predictions.records import PredictionBatch, new_ids, now_us, to_us
+from modelport.predictions.resources import ResourceSampler
 from modelport.predictions.segments import DAY_US, day_of, model_folder, write_segment
 from modelport.predictions.tables import Entry, build_tables
 
@@ -74,18 +79,23 @@ class PredictionLog:
 
     ``exclude``: input columns never stored; ``hash``: input columns stored as salted sha256
     digests (``salt`` should be a secret of the deployment); ``sample_rate``: the share of rows
-    kept, decided by the hash of each id (``policy.sampled_in``).
+    kept, decided by the hash of each id (``policy.sampled_in``); ``resource_interval_s``: how often
+    to sample this process's CPU and memory into the log (None: never), written every
+    ``resource_write_s``.
     """
 
     def __init__(self, root: str | Path, *, flush_interval_s: float = 1.0, max_queue_rows: int = 100_000,
                  sample_rate: float = 1.0, exclude: Iterable[str] = (), hash: Iterable[str] = (),
-                 salt: str = "") -> None:
+                 salt: str = "", resource_interval_s: float | None = None,
+                 resource_write_s: float = 60.0) -> None:
         if not flush_interval_s > 0:
             raise ConfigError(f"flush_interval_s must be positive, got {flush_interval_s!r}")
         if max_queue_rows < 1:
             raise ConfigError(f"max_queue_rows must be at least 1, got {max_queue_rows!r}")
         if not 0.0 <= sample_rate <= 1.0:
             raise ConfigError(f"sample_rate must lie in [0, 1], got {sample_rate!r}")
+        if resource_interval_s is not None and not resource_interval_s > 0:
+            raise ConfigError(f"resource_interval_s must be positive, got {resource_interval_s!r}")
         self.root = Path(root)
         self.flush_interval_s = float(flush_interval_s)
         self.max_queue_rows = int(max_queue_rows)
@@ -102,8 +112,10 @@ class PredictionLog:
         self._models: set[str] = set()  # the models written (under the lock)
         # the compaction thread's own state: models planned today, closed days still to compact
         self._planned: set[str] = set()
-        self._pending: list[tuple[str, date, bool]] = []
+        self._pending: list[tuple[str, date, bool, bool]] = []
         self._compacted_on: date | None = None
+        self._resources = (ResourceSampler(resource_interval_s, resource_write_s)
+                           if resource_interval_s is not None else None)
         self._stop_compacting = threading.Event()
         self._thread = threading.Thread(target=self._run, name="modelport-prediction-log", daemon=True)
         self._compactor = threading.Thread(target=self._compact_run, daemon=True,
@@ -170,14 +182,36 @@ class PredictionLog:
     def _run(self) -> None:
         due = time.monotonic() + self.flush_interval_s
         while True:
-            self._wake.wait(max(0.0, due - time.monotonic()))
+            wait = due - time.monotonic()
+            if self._resources is not None:  # a resource sample may fall due before the next flush
+                wait = min(wait, self._resources.due_in())
+            woken = self._wake.wait(max(0.0, wait))
             self._wake.clear()
             stopping = self._closed
-            started = time.monotonic()
-            self.flush()
+            if woken or stopping or time.monotonic() >= due:
+                started = time.monotonic()
+                self.flush()
+                due = started + self.flush_interval_s
+            self._sample_resources(stopping)
             if stopping:
                 return
-            due = started + self.flush_interval_s
+
+    def _sample_resources(self, final: bool = False) -> None:
+        """Sample this process when due and write the samples when due (or ``final``); never raises."""
+        sampler = self._resources
+        if sampler is None:
+            return
+        try:
+            if final:
+                sampler.sample()
+            else:
+                sampler.tick()
+            if final or sampler.write_due():
+                with self._lock:
+                    models = set(self._models)
+                sampler.write(self.root, models)
+        except Exception:
+            log.exception("prediction log: sampling or writing resource use failed")
 
     def _compact_run(self) -> None:
         """The compaction thread: closed days of the models this log wrote, a step at a time, beside
@@ -195,13 +229,15 @@ class PredictionLog:
             self._compacted_on, self._planned = today, set()
         with self._lock:
             models = self._models - self._planned
+        kinds = ((False, False), (True, False), (False, True))  # predictions, feedback, resources
         for model in sorted(models):
             self._planned.add(model)
-            self._pending += [(model, day, feedback) for feedback in (False, True)
-                              for day in closed_days(self.root, model, before=today, feedback=feedback)]
+            self._pending += [(model, day, feedback, resources) for feedback, resources in kinds
+                              for day in closed_days(self.root, model, before=today, feedback=feedback,
+                                                     resources=resources)]
         if self._pending:
-            model, day, feedback = self._pending[0]
-            _, more = compact_step(self.root, model, day, feedback=feedback)
+            model, day, feedback, resources = self._pending[0]
+            _, more = compact_step(self.root, model, day, feedback=feedback, resources=resources)
             if not more:
                 self._pending.pop(0)
 

@@ -9,11 +9,10 @@ from modelport.monitoring.drift import DriftConfig
 from modelport.monitoring.importance import ImportanceConfig
 from modelport.monitoring.performance import Bound
 
-#: shown, never alerting: the expected calibration error of a window is biased upward by binning
-#: few rows (about 0.07 for a perfectly calibrated model on 170 rows in 10 bins, against 0.02 on
-#: 2,000), and its bound allows for the spread of the difference, not for that bias
-QUIET_METRICS = frozenset({"calibration_error"})
-QUIET_BECAUSE = {"calibration_error": "it is biased upward in small windows"}
+#: metrics shown but never alerting, by default none: the calibration error is debiased and needs a
+#: minimum of rows (see :mod:`modelport.monitoring.performance`), so it may alert like the others
+QUIET_METRICS: frozenset[str] = frozenset()
+QUIET_BECAUSE: dict[str, str] = {}
 
 
 @dataclass(frozen=True)
@@ -22,8 +21,10 @@ class ReportConfig:
 
     #: data and prediction drift: tests, thresholds, correction, A/A check
     drift: DriftConfig = field(default_factory=DriftConfig)
-    #: fixed alert bounds per performance metric (otherwise ``sigmas`` around the reference)
+    #: fixed alert bounds per performance metric (the only ones when the reference has no labels)
     bounds: Mapping[str, Bound] = field(default_factory=dict)
+    #: how much worse than the labelled reference a metric may get before it alerts (beyond ``sigmas``)
+    tolerances: Mapping[str, float] = field(default_factory=dict)
     sigmas: float = 3.0
     #: the positive class of a binary classifier (default: the second label)
     positive: Hashable | None = None

@@ -123,10 +123,11 @@ def performance_section(page: Page, report: MonitorReport, figures: Any) -> None
     page.add('<section id="performance"><h2>Performance</h2>')
     if not report.metrics:
         page.add("<p>Not measured: no labels to measure with and no probabilities to estimate from.</p>")
-    rows = [[m.metric, "estimated" if m.estimated else "measured", m.reference, m.first, m.latest, m.overall,
-             m.change, ", ".join(map(str, m.alert_windows)) or "-", m.alert] for m in report.metrics]
-    headers = ["metric", "kind", "reference", "first window", "latest window", "whole range",
-               "latest - reference", "windows beyond bound", "alert"]
+    rows = [[m.metric, "estimated" if m.estimated else "measured", m.reference, m.first, m.latest,
+             m.latest_rows, m.overall, m.change, ", ".join(map(str, m.alert_windows)) or "-", m.alert]
+            for m in report.metrics]
+    headers = ["metric", "kind", "reference", "first window", "latest window", "rows (latest)",
+               "whole range", "latest - reference", "windows beyond bound", "alert"]
     page.add(table(headers, rows, [m.alert for m in report.metrics]))
     page.add('<div class="grid">')
     for name in dict.fromkeys(m.metric for m in report.metrics):
@@ -158,6 +159,13 @@ def operations_section(page: Page, report: MonitorReport, figures: Any) -> None:
                      pct(ops.error_rate), pct(ops.server_error_rate), classes])
     page.add(table(["version", "requests", "per second", "p50 ms", "p95 ms", "p99 ms", "errors",
                     "server errors", "status classes"], rows))
+    use = report.overall.resources
+    if use is not None:
+        page.add("<h3>Serving processes</h3>")
+        headers = ["host", "pid", "samples", "CPU cores (mean)", "CPU cores (max)", "memory MiB (mean)",
+                   "memory MiB (max)"]
+        page.add(table(headers, [[p.host, p.pid, p.samples, p.cpu_mean, p.cpu_max, p.rss_mean / 2**20,
+                                  p.rss_max / 2**20] for p in use.processes]))
     page.figure(figures.latency(report))
     page.figure(figures.traffic(report))
     page.add("</section>")

@@ -17,6 +17,7 @@ from modelport.monitoring.drift import DriftResult
 from modelport.monitoring.importance import ImportanceResult
 from modelport.monitoring.performance import PerformanceResult
 from modelport.reports.operations import Operations
+from modelport.reports.resources import ResourceUse
 
 
 def iso(moment: pd.Timestamp | None) -> str | None:
@@ -53,15 +54,18 @@ class WindowReport:
     prediction_drift: DriftResult | None = None
     performance: PerformanceResult | None = None
     estimated: PerformanceResult | None = None
+    #: CPU and memory of the serving processes (None: the log holds no samples for the span)
+    resources: ResourceUse | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        def maybe(result: DriftResult | PerformanceResult | None) -> dict[str, Any] | None:
+        def maybe(result: DriftResult | PerformanceResult | ResourceUse | None) -> dict[str, Any] | None:
             return None if result is None else result.to_dict()
 
         return {"span": self.span.to_dict(), "operations": self.operations.to_dict(),
                 "versions": {name: ops.to_dict() for name, ops in self.versions.items()},
                 "data_drift": maybe(self.data_drift), "prediction_drift": maybe(self.prediction_drift),
-                "performance": maybe(self.performance), "estimated_performance": maybe(self.estimated)}
+                "performance": maybe(self.performance), "estimated_performance": maybe(self.estimated),
+                "resources": maybe(self.resources)}
 
 
 @dataclass(frozen=True)
@@ -110,6 +114,8 @@ class MetricTrend:
     alert_windows: tuple[int, ...]
     since: pd.Timestamp | None
     alert: bool
+    #: the rows the latest value was computed on
+    latest_rows: int | None = None
 
     @property
     def change(self) -> float | None:
@@ -119,8 +125,8 @@ class MetricTrend:
     def to_dict(self) -> dict[str, Any]:
         return {"metric": self.metric, "estimated": self.estimated, "reference": self.reference,
                 "first": self.first, "latest": self.latest, "overall": self.overall,
-                "change": self.change, "alert_windows": list(self.alert_windows),
-                "since": iso(self.since), "alert": self.alert}
+                "change": self.change, "latest_rows": self.latest_rows,
+                "alert_windows": list(self.alert_windows), "since": iso(self.since), "alert": self.alert}
 
 
 @dataclass(frozen=True)

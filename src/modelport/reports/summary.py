@@ -73,7 +73,9 @@ def _drift_lines(trends: Sequence[Trend], what: str, plural: str) -> list[str]:
 
 
 def _against(metric: MetricTrend, value: float | None) -> str:
-    change = "" if value is None or metric.reference is None else f", {value - metric.reference:+.3g}"
+    if metric.reference is None:
+        return f"{metric.metric} {num(value)}"
+    change = "" if value is None else f", {value - metric.reference:+.3g}"
     return f"{metric.metric} {num(value)} against {num(metric.reference)} on the reference{change}"
 
 
@@ -97,9 +99,10 @@ def _performance_lines(report: MonitorReport) -> list[str]:
                      + "; ".join(_against(m, m.latest) + " in the latest" for m in estimated
                                  if m.metric in headline) + ".")
     if not realized and not estimated:
-        reason = ("the reference has no labels to compare with" if report.model.task in HEADLINE
+        reason = ("no window had labels, and there were no probabilities and labelled reference to "
+                  "estimate with" if report.model.task in HEADLINE
                   else f"the model's task is {report.model.task}")
-        lines.append(f"Performance was not measured: {reason}, or no window had labels or probabilities.")
+        lines.append(f"Performance was not measured: {reason}.")
     alerted = [m for m in report.metrics if m.alert]
     if alerted:
         lines.append("Beyond its alert bound: " + ", ".join(
@@ -114,6 +117,10 @@ def _operations_line(report: MonitorReport) -> str:
     line = (f"{ops.requests:,} requests, {num(ops.throughput)} per second; latency p50 "
             f"{num(ops.latency_p50)} ms, p95 {num(ops.latency_p95)} ms, p99 {num(ops.latency_p99)} ms; "
             f"{pct(ops.error_rate)} errors, {pct(ops.server_error_rate)} server errors.")
+    use = report.overall.resources
+    if use is not None:
+        line += (f" {len(use.processes)} serving process(es) kept {num(use.cpu_cores)} cores busy on average "
+                 f"and held up to {use.rss_bytes / 2**20:,.0f} MiB of memory.")
     if len(report.overall.versions) > 1:
         line += " By version: " + "; ".join(
             f"{name}: {o.requests:,} requests, p99 {num(o.latency_p99)} ms, {pct(o.error_rate)} errors"
@@ -141,8 +148,10 @@ def alerts(report: MonitorReport, config: ReportConfig) -> tuple[Alert, ...]:
             worse = "rose" if m.metric in LOWER_IS_BETTER else "fell"
             value = m.latest if m.overall is None else m.overall
             kind = "estimated_performance" if m.estimated else "performance"
+            against = ("beyond its fixed bound" if m.reference is None
+                       else f"against {num(m.reference)} on the reference")
             out.append(Alert(kind, m.metric, f"{'estimated ' if m.estimated else ''}{m.metric} {worse} to "
-                             f"{num(value)} against {num(m.reference)} on the reference", m.since, value))
+                             f"{num(value)} {against}", m.since, value))
     if report.importance is not None and report.importance.alert:
         result = report.importance
         out.append(Alert("importance", "ranking", "feature-importance rank correlation "

@@ -103,6 +103,7 @@ def metric_trend(name: str, spans: Sequence[Span], results: Sequence[Performance
         alert_windows=tuple(span.index for span, m in seen if m.alert),
         since=seen[-run][0].start if run else None,
         alert=name not in quiet and ((whole is not None and whole.alert) or run >= persistence),
+        latest_rows=seen[-1][1].rows if seen else None,
     )
 
 

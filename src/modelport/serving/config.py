@@ -21,6 +21,8 @@ class LogConfig:
     flush_interval_s: float = 1.0
     #: rows queued for writing before new ones are dropped (and counted)
     max_queue_rows: int = 100_000
+    #: how often each server process samples its CPU and memory into the log (None: never)
+    resource_interval_s: float | None = 10.0
 
 
 @dataclass(frozen=True)

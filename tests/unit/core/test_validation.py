@@ -94,3 +94,15 @@ def test_all_numeric_frames_get_the_same_answers_on_the_fast_path() -> None:
     assert {(p.field, p.rows) for p in validate(bad, NUMERIC).problems} == {("n", (0,)), ("n", (1,))}
     shuffled = clean[["x", "n"]]
     assert check(shuffled, NUMERIC)[0].columns.tolist() == ["n", "x"]
+
+
+@pytest.mark.parametrize("missing", [None, pd.NA, np.nan])
+def test_every_missing_value_of_a_text_column_is_conformed_to_nan(missing: object) -> None:
+    signature = infer_signature(pd.DataFrame({"home": ["rent", None, "own"], "age": [1, 2, 3]}))
+    for rows in (pd.DataFrame({"home": ["rent", missing], "age": [1, 2]}),
+                 pd.DataFrame({"home": pd.Series(["rent", missing], dtype=object), "age": [1, 2]})):
+        frame, _ = check(rows, signature)
+        values = frame["home"].tolist()
+        assert values[0] == "rent"
+        assert isinstance(values[1], float)
+        assert np.isnan(values[1])

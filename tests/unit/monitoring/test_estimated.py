@@ -49,7 +49,7 @@ def test_estimates_track_realized_performance_under_covariate_shift(
         model: LogisticRegression, estimator: EstimatedPerformanceCalculator, spread: float) -> None:
     window = _scored(model, *_population(6000, seed=2, spread=spread))
     estimated = estimator.calculate(window.drop(columns=["target"]).assign(target=np.nan))
-    realized = PerformanceCalculator(CONFIG).measure(window)[0]
+    realized = PerformanceCalculator(CONFIG).measure(window).values
     for name in ("accuracy", "precision", "recall", "f1", "roc_auc"):
         value, truth = estimated.metric(name).value, realized[name]
         assert value is not None
@@ -121,7 +121,7 @@ def test_multiclass_estimates_track_realized() -> None:
     estimator = EstimatedPerformanceCalculator(config).fit(scored(*population(4000, 0.0)))
     window = scored(*population(4000, 0.7))
     estimated = estimator.estimate(window)
-    realized = PerformanceCalculator(config).measure(window)[0]
+    realized = PerformanceCalculator(config).measure(window).values
     for name in ("accuracy", "f1", "roc_auc"):
         assert estimated[name] == pytest.approx(realized[name], abs=0.03), name
 

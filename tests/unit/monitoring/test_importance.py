@@ -14,11 +14,11 @@ from sklearn.inspection import permutation_importance
 from sklearn.metrics import accuracy_score
 
 import modelport
+from modelport.core.importance import choose_rows
 from modelport.inference import reference as artifact_reference
 from modelport.monitoring.importance import (
     ImportanceConfig,
     ImportanceShiftCalculator,
-    choose_rows,
     compare,
     permutation_importances,
 )

@@ -61,7 +61,10 @@ def test_binary_metrics_equal_sklearn(credit_rows: pd.DataFrame) -> None:
     counts = np.histogram(proba[:, 0], bins=np.linspace(0, 1, 11))[0]
     assert list(curve.counts) == [int(c) for c in counts if c]
     ece = sum(n * abs(o - p) for n, o, p in zip(curve.counts, observed, predicted, strict=True)) / len(y)
-    assert values["calibration_error"] == pytest.approx(ece, abs=TOL)
+    assert curve.error == pytest.approx(ece, abs=TOL)
+    squared = sum(n * ((o - p) ** 2 - o * (1 - o) / (n - 1))
+                  for n, o, p in zip(curve.counts, observed, predicted, strict=True) if n > 1) / len(y)
+    assert values["calibration_error"] == pytest.approx(np.sqrt(max(squared, 0.0)), abs=TOL)
 
 
 def test_class_order_of_the_scores_does_not_matter(credit_rows: pd.DataFrame) -> None:
@@ -139,11 +142,15 @@ def test_default_bounds_follow_the_window_size(credit_rows: pd.DataFrame) -> Non
     assert loss.upper is not None
 
 
-def test_fixed_bounds_replace_the_default(credit_rows: pd.DataFrame) -> None:
-    calculator = PerformanceCalculator(_credit_config(bounds={"accuracy": Bound(lower=0.99)}))
+def test_fixed_and_relative_bounds_both_apply_and_the_stricter_decides(credit_rows: pd.DataFrame) -> None:
+    calculator = PerformanceCalculator(_credit_config(bounds={"accuracy": Bound(lower=0.99),
+                                                              "roc_auc": Bound(lower=0.1)}))
     result = calculator.fit(credit_rows.iloc[:1000]).calculate(credit_rows.iloc[1000:])
     accuracy = result.metric("accuracy")
     assert (accuracy.lower, accuracy.upper, accuracy.alert) == (0.99, None, True)
+    auc = result.metric("roc_auc")
+    assert auc.lower is not None
+    assert auc.lower > 0.1  # the reference's bound is the stricter
 
 
 def test_unlabelled_rows_are_left_out_and_undefined_metrics_are_none(credit_rows: pd.DataFrame) -> None:
@@ -182,3 +189,91 @@ def test_bad_configs_are_refused() -> None:
         PerformanceCalculator(PerformanceConfig(task="ranking"))
     with pytest.raises(ValueError, match="one score column per class"):
         PerformanceCalculator(PerformanceConfig(scores=("p",), classes=("a", "b")))
+
+
+def test_rows_without_probabilities_skip_only_the_metrics_that_need_them(credit_rows: pd.DataFrame) -> None:
+    calculator = PerformanceCalculator(_credit_config(bootstrap=5)).fit(credit_rows.iloc[:1000])
+    window = credit_rows.iloc[1000:1400]
+    for missing in (np.nan, None):
+        unscored = window.assign(p_bad=missing, p_good=missing)
+        result = calculator.calculate(unscored)
+        assert {m.metric for m in result.metrics} == {"accuracy", "precision", "recall", "f1"}
+        assert result.metric("accuracy").value == pytest.approx(
+            skm.accuracy_score(window["target"], window["prediction"]), abs=TOL)
+        assert set(result.skipped) == {"roc_auc", "log_loss", "calibration_error"}
+        assert all("no probabilities were logged" in why for why in result.skipped.values())
+        assert result.calibration is None
+        json.dumps(result.to_dict(), allow_nan=False)
+    partly = window.copy()
+    partly.loc[partly.index[:150], ["p_bad", "p_good"]] = np.nan
+    result = calculator.calculate(partly)
+    scored = window.iloc[150:]
+    assert result.metric("roc_auc").value == pytest.approx(
+        skm.roc_auc_score(scored["target"] == "bad", scored["p_bad"]), abs=TOL)
+    assert (result.metric("roc_auc").rows, result.metric("accuracy").rows) == (250, 400)
+    assert result.skipped == {}
+
+
+def _calibrated(rows: int, seed: int, shift: float = 0.0) -> pd.DataFrame:
+    """A binary model whose probabilities are the true ones (``shift`` moves the truth away from them)."""
+    rng = np.random.default_rng(seed)
+    probability = rng.beta(2.0, 2.0, rows)
+    hit = rng.random(rows) < np.clip(probability + shift, 0.0, 1.0)
+    return pd.DataFrame({"target": np.where(hit, "yes", "no"),
+                         "prediction": np.where(probability >= 0.5, "yes", "no"),
+                         "p_no": 1 - probability, "p_yes": probability})
+
+
+CALIBRATED = PerformanceConfig(scores=("p_no", "p_yes"), classes=("no", "yes"), bootstrap=20)
+
+
+def test_a_perfectly_calibrated_model_on_a_small_window_raises_no_calibration_alert() -> None:
+    calculator = PerformanceCalculator(CALIBRATED).fit(_calibrated(2000, seed=1))
+    for seed in range(2, 22):
+        result = calculator.calculate(_calibrated(150, seed=seed))
+        metric = result.metric("calibration_error")
+        assert metric.rows == 150
+        assert not metric.alert, seed
+    # the textbook ECE of those windows sits far above a calibrated model's, which is why it is not used
+    assert result.calibration is not None
+    assert result.calibration.error > 2 * (calculator.reference_["calibration_error"] or 0.0) + 0.03
+    # and the same bound still catches a model whose probabilities are 0.15 too low
+    assert calculator.calculate(_calibrated(1500, seed=40, shift=0.15)).metric("calibration_error").alert
+
+
+def test_calibration_error_needs_a_minimum_of_rows() -> None:
+    calculator = PerformanceCalculator(CALIBRATED).fit(_calibrated(500, seed=1))
+    small = calculator.calculate(_calibrated(99, seed=2))
+    assert "calibration_error" not in {m.metric for m in small.metrics}
+    assert small.skipped["calibration_error"] == ("99 rows with probabilities, fewer than the 100 a "
+                                                  "calibration error needs")
+    assert small.metric("roc_auc").rows == 99
+    assert calculator.calculate(_calibrated(100, seed=2)).metric("calibration_error").rows == 100
+
+
+def test_a_tolerance_alerts_only_when_worse_than_the_reference_by_more_than_it(
+        credit_rows: pd.DataFrame) -> None:
+    calculator = PerformanceCalculator(_credit_config(bootstrap=10, tolerances={"accuracy": 0.2}))
+    calculator.fit(credit_rows.iloc[:1500])
+    reference = calculator.reference_["accuracy"]
+    assert reference is not None
+    window = credit_rows.iloc[1500:]
+    accuracy = calculator.calculate(window).metric("accuracy")
+    assert accuracy.lower == pytest.approx(reference - 0.2)  # wider than the statistical margin
+    degraded = window.copy()
+    flip = np.random.default_rng(0).random(len(degraded)) < 0.3
+    degraded.loc[flip, "target"] = np.where(degraded.loc[flip, "target"] == "bad", "good", "bad")
+    worse = calculator.calculate(degraded)
+    assert "roc_auc" in worse.alerts  # no tolerance: the statistical bound
+    assert worse.metric("accuracy").value > reference - 0.2  # type: ignore[operator]
+    assert "accuracy" not in worse.alerts
+
+
+def test_without_a_labelled_reference_only_fixed_bounds_decide(credit_rows: pd.DataFrame) -> None:
+    calculator = PerformanceCalculator(_credit_config(bounds={"accuracy": Bound(lower=0.99)}))
+    calculator.fit(credit_rows.iloc[:1000].assign(target=None))
+    assert not calculator.has_reference
+    result = calculator.calculate(credit_rows.iloc[1000:])
+    accuracy, auc = result.metric("accuracy"), result.metric("roc_auc")
+    assert (accuracy.reference, accuracy.lower, accuracy.alert) == (None, 0.99, True)
+    assert (auc.reference, auc.lower, auc.upper, auc.alert) == (None, None, None, False)

@@ -37,7 +37,8 @@ def build_service(models: list[LoadedModel] | list[tuple[str, str, LoadedModel]]
         settings = config.log
         log = PredictionLog(settings.root, flush_interval_s=settings.flush_interval_s,
                             max_queue_rows=settings.max_queue_rows, sample_rate=settings.sample_rate,
-                            exclude=settings.exclude, hash=settings.hash, salt=settings.salt)
+                            exclude=settings.exclude, hash=settings.hash, salt=settings.salt,
+                            resource_interval_s=settings.resource_interval_s)
     service = Service(config, on_batch=metrics.batch, log=log)
     for entry in models:
         if isinstance(entry, tuple):
