@@ -131,13 +131,18 @@ def _worker_main(work: Callable[[T], R], inbox: Queue[Any], outbox: Queue[Any], 
 
 
 def _parent_main(setup: Callable[[S], Callable[[T], R]], state: S, inboxes: list[Queue[Any]],
-                 outbox: Queue[Any], main: int) -> None:
-    """Set up once, fork the workers, report their pids, then report any that dies."""
+                 outbox: Queue[Any], events: Queue[Any], main: int) -> None:
+    """Set up once, fork the workers, report their pids, then report any that dies.
+
+    The parent reports on ``events``, a queue no worker writes to: a worker killed while its queue
+    thread was writing a result dies holding ``outbox``'s write lock, and a death reported there
+    would never arrive.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         work = setup(state)
     except BaseException as exc:
-        outbox.put(("error", -1, None, RemoteFailure.of(exc)))
+        events.put(("error", -1, None, RemoteFailure.of(exc)))
         return
     fork = mp.get_context("fork")
     me = os.getpid()
@@ -146,7 +151,7 @@ def _parent_main(setup: Callable[[S], Callable[[T], R]], state: S, inboxes: list
     for worker in workers:
         worker.start()  # before anything starts this process's queue threads: fork copies one thread
     for slot, worker in enumerate(workers):
-        outbox.put(("started", slot, None, worker.pid))
+        events.put(("started", slot, None, worker.pid))
     running = dict(enumerate(workers))
     while running and os.getppid() == main:  # a dead process's children are handed to another at once
         wait([w.sentinel for w in running.values()], timeout=POLL_S)
@@ -154,7 +159,7 @@ def _parent_main(setup: Callable[[S], Callable[[T], R]], state: S, inboxes: list
             if worker.exitcode is not None:
                 del running[slot]
                 if worker.exitcode != 0:
-                    outbox.put(("died", slot, None, worker.exitcode))
+                    events.put(("died", slot, None, worker.exitcode))
 
 
 def _describe_exit(code: int | None) -> str:
@@ -178,21 +183,26 @@ class LocalPool(Generic[S, T, R]):
         self._workers: dict[int, int] = {}
         self._inboxes: list[Queue[Any]] = []
         self._outbox: Queue[Any] | None = None
+        self._events: Queue[Any] | None = None
+        #: the parent's messages read while waiting for pids, for ``map_unordered`` to act on
+        self._pending: deque[Any] = deque()
         self._entered = 0.0
 
     @property
     def pids(self) -> list[int]:
-        """The workers' parent and the workers that have started."""
+        """The workers' parent and its workers (waiting for the pids they have not reported yet)."""
+        self._await_started()
         parent = [self._parent.pid] if self._parent is not None and self._parent.pid else []
         return parent + [self._workers[slot] for slot in sorted(self._workers)]
 
     def __enter__(self) -> LocalPool[S, T, R]:
         self._entered = time.perf_counter()
         self._outbox = self._context.Queue()
+        self._events = self._context.Queue()
         self._inboxes = [self._context.Queue() for _ in range(self.config.workers)]
         self._parent = self._context.Process(
             target=_parent_main, name="modelport-workers",
-            args=(self.setup, self.state, self._inboxes, self._outbox, os.getpid()))
+            args=(self.setup, self.state, self._inboxes, self._outbox, self._events, os.getpid()))
         self._parent.start()
         return self
 
@@ -224,16 +234,18 @@ class LocalPool(Generic[S, T, R]):
             parent.join()
         for inbox in self._inboxes:
             inbox.close()
-        if self._outbox is not None:
-            self._outbox.cancel_join_thread()
-            self._outbox.close()
-        self._parent, self._workers, self._inboxes, self._outbox = None, {}, [], None
+        for channel in (self._outbox, self._events):
+            if channel is not None:
+                channel.cancel_join_thread()
+                channel.close()
+        self._parent, self._workers, self._inboxes, self._outbox, self._events = None, {}, [], None, None
+        self._pending.clear()
 
     def map_unordered(self, tasks: Iterable[T]) -> Iterator[R]:
         """Run every task on some worker; yield results as they finish; re-raise a worker's error."""
-        if self._outbox is None:
+        if self._outbox is None or self._events is None:
             raise RuntimeError("the pool is not started: use it as a context manager")
-        outbox = self._outbox
+        outbox, events = self._outbox, self._events
         held: list[deque[int]] = [deque() for _ in self._inboxes]
         source = iter(tasks)
         exhausted = False
@@ -255,11 +267,10 @@ class LocalPool(Generic[S, T, R]):
                 self.stats.peak_in_flight = max(self.stats.peak_in_flight, in_flight)
             if in_flight == 0:
                 return
-            try:
-                kind, slot, task_id, payload = outbox.get(timeout=POLL_S)
-            except queue.Empty:
-                self._check_parent(held)
+            message = self._next(outbox, events, held)
+            if message is None:
                 continue
+            kind, slot, task_id, payload = message
             if kind == "started":
                 self._workers[slot] = payload
                 if self.stats.ready_seconds is None:
@@ -275,6 +286,37 @@ class LocalPool(Generic[S, T, R]):
                 held[slot].remove(task_id)
                 in_flight -= 1
                 yield payload
+
+    def _next(self, outbox: Queue[Any], events: Queue[Any], held: list[deque[int]]) -> Any:
+        """The next message: the parent's news first (a dead worker may have left the outbox
+        unusable), then a result; None when neither came within the poll interval."""
+        if self._pending:
+            return self._pending.popleft()
+        with contextlib.suppress(queue.Empty):
+            return events.get_nowait()
+        with contextlib.suppress(queue.Empty):
+            return outbox.get(timeout=POLL_S)
+        parent = self._parent
+        if parent is not None and not parent.is_alive():
+            with contextlib.suppress(queue.Empty):  # its last words, flushed as it exited
+                return events.get(timeout=POLL_S)
+            self._check_parent(held)
+        return None
+
+    def _await_started(self) -> None:
+        """Read the parent's news until every worker has reported its pid (or the parent is gone)."""
+        events, deadline = self._events, time.monotonic() + 30
+        while events is not None and len(self._workers) < self.config.workers and time.monotonic() < deadline:
+            try:
+                message = events.get(timeout=POLL_S)
+            except queue.Empty:
+                if self._parent is None or not self._parent.is_alive():
+                    return
+                continue
+            if message[0] == "started":
+                self._workers[message[1]] = message[3]
+            else:
+                self._pending.append(message)
 
     def _check_parent(self, held: list[deque[int]]) -> None:
         parent = self._parent
