@@ -18,6 +18,7 @@ from modelport.cli.batch_progress import ProgressView, summary_line
 from modelport.cli.errors import err_console, handle_errors
 from modelport.cli.registry_commands import open_registry
 from modelport.engines.local import default_workers
+from modelport.settings import Settings
 
 ENGINES = ("local", "spark")
 
@@ -29,7 +30,8 @@ def resolve_model(ref: str) -> ModelSource:
         found = registry.resolve(ref, verify=True)
     if found.version is None:
         return ModelSource(found.path)
-    return ModelSource(found.path, f"{found.version.name}:{found.version.version}")
+    version = found.version
+    return ModelSource(found.path, f"{version.name}:{version.version}", (version.name, str(version.version)))
 
 
 def _columns(values: list[str]) -> tuple[str, ...]:
@@ -56,18 +58,34 @@ def batch_command(
         help="fail when more than this share of rows is rejected")] = 0.01,
     allow_env_mismatch: Annotated[bool, typer.Option(
         "--allow-env-mismatch", help="score with a model packed with other framework versions")] = False,
+    log_predictions: Annotated[bool, typer.Option(
+        "--log-predictions/--no-log-predictions",
+        help="record the scored rows in $MODELPORT_HOME/predictions, as the server does")] = True,
+    log_sample_rate: Annotated[float, typer.Option(
+        help="share of rows logged, chosen by the hash of each row's id")] = 1.0,
+    log_exclude: Annotated[list[str] | None, typer.Option(
+        help="an input column never logged (repeat or separate by commas)")] = None,
+    log_hash: Annotated[list[str] | None, typer.Option(
+        help="an input column logged as a salted sha256 (salt: $MODELPORT_LOG_SALT)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
 ) -> None:
     """Score every row of INPUT into OUTPUT: Parquet parts, a rejects folder with the reason per
-    row, and a journal that lets --resume finish a stopped run with every row exactly once."""
+    row, and a journal that lets --resume finish a stopped run with every row exactly once.
+
+    Scored rows also go to the prediction log (role ``batch``), each with the id
+    ``<run_id>-<row>`` (``<run_id>-<id column value>`` with --id-column) that feedback joins by."""
     if engine not in ENGINES:
         raise typer.BadParameter(f"unknown engine {engine!r}; choose from {', '.join(ENGINES)}",
                                  param_hint="--engine")
+    environment = Settings.from_env()
     try:
         config = BatchConfig(chunk_rows=chunk_rows, workers=workers or default_workers(),
                              id_column=id_column, keep_columns=_columns(keep_columns or []),
                              resume=resume, max_reject_rate=max_reject_rate,
-                             allow_env_mismatch=allow_env_mismatch, engine=engine, master=master)
+                             allow_env_mismatch=allow_env_mismatch, engine=engine, master=master,
+                             log_root=environment.predictions if log_predictions else None,
+                             log_sample_rate=log_sample_rate, log_exclude=_columns(log_exclude or []),
+                             log_hash=_columns(log_hash or []), log_salt=environment.log_salt)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     model = resolve_model(ref)

@@ -17,6 +17,7 @@ Read::
 
 from __future__ import annotations
 
+from modelport.predictions.batchlog import BatchLog
 from modelport.predictions.feedback import FeedbackReceipt, FeedbackStore, feedback_table
 from modelport.predictions.policy import sampled_in
 from modelport.predictions.reader import IdMatch, joined, match_ids, read_predictions
@@ -24,7 +25,7 @@ from modelport.predictions.records import PredictionBatch, PredictionRecord, Rol
 from modelport.predictions.writer import LogStats, PredictionLog
 
 __all__ = [
-    "FeedbackReceipt", "FeedbackStore", "IdMatch", "LogStats", "PredictionBatch", "PredictionLog",
+    "BatchLog", "FeedbackReceipt", "FeedbackStore", "IdMatch", "LogStats", "PredictionBatch", "PredictionLog",
     "PredictionRecord", "Role", "feedback_table", "joined", "match_ids", "new_ids", "read_predictions",
     "sampled_in",
 ]
