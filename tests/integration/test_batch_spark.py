@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,26 +11,19 @@ import pandas as pd
 import pytest
 
 from modelport.batch.output import SUMMARY
+from modelport.predictions import read_predictions
+from modelport.settings import Settings
 from tests.artifacts import credit_artifact
 from tests.integration.batch_files import batch, credit_rows, read_output, read_rejects, summary, write
+from tests.spark_sessions import local_session
 
 pyspark = pytest.importorskip("pyspark")
 
 
 @pytest.fixture(scope="module", autouse=True)
 def spark() -> Iterator[Any]:
-    """One session for the module; the engine runs its jobs on the session already active."""
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    from pyspark.sql import SparkSession
-
-    session = (SparkSession.builder.master("local[2]").appName("modelport tests")
-               .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
-               .config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
-               .getOrCreate())
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
+    """One session for the module (its JVM stopped after); the engine runs on the active session."""
+    yield from local_session("modelport batch tests")
 
 
 @pytest.fixture(scope="module")
@@ -68,6 +59,19 @@ def test_parquet_files_give_identical_outputs_and_rejects(credit_path: Path, tmp
     _same(tmp_path / "out", "row")
     assert read_rejects(tmp_path / "out" / "spark")["row"].tolist() == [5, 17, 321, 400]
     assert (tmp_path / "out" / "spark" / SUMMARY).exists()
+    _same_log(local["run_id"], spark["run_id"], len(x) - 4)
+
+
+def _same_log(local_run: str, spark_run: str, rows: int) -> None:
+    """Each engine logged every scored row once, under the same row ids and with the same values."""
+    logged = read_predictions(Settings.from_env().predictions, "credit")
+    runs = []
+    for run in (local_run, spark_run):
+        part = logged[logged["id"].str.startswith(f"{run}-")]
+        part = part.assign(id=part["id"].str.removeprefix(f"{run}-")).sort_values("id")
+        runs.append(part.drop(columns=["time", "latency_ms"]).reset_index(drop=True))
+    assert len(runs[0]) == rows
+    pd.testing.assert_frame_equal(*runs)
 
 
 def test_json_lines_give_identical_outputs_and_rejects(credit_path: Path, tmp_path: Path) -> None:
