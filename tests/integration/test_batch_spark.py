@@ -1,4 +1,4 @@
-"""The spark engine (pyspark in local mode, mapInArrow) writes what the local engine writes."""
+"""The spark engine (pyspark in local mode, mapInArrow) writes what the local engine writes, resumes too."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from modelport.batch.output import SUMMARY
+from modelport.batch.output import JOURNAL, SUMMARY
 from modelport.predictions import read_predictions
 from modelport.settings import Settings
 from tests.artifacts import credit_artifact
@@ -87,8 +87,34 @@ def test_json_lines_give_identical_outputs_and_rejects(credit_path: Path, tmp_pa
     _same(tmp_path / "out", "key")
 
 
-def test_csv_is_refused_with_the_reason(credit_path: Path, tmp_path: Path) -> None:
-    result = batch(credit_path, write(credit_rows(20), tmp_path / "in.csv"), tmp_path / "out",
-                   "--engine", "spark")
-    assert result.exit_code == 9
-    assert "use --engine local" in result.output
+def test_csv_files_give_identical_outputs_and_rejects(credit_path: Path, tmp_path: Path) -> None:
+    x = credit_rows(700).astype({"Age": object})
+    x.loc[[3, 450], "Age"] = "old"
+    x.loc[[10], "Marital"] = "complicated"
+    for i, (start, end) in enumerate(((0, 300), (300, 310), (310, len(x)))):
+        write(x.iloc[start:end], tmp_path / "in" / f"part{i}.csv")
+    local, spark = _both(credit_path, tmp_path / "in", tmp_path / "out", "--chunk-rows", 128,
+                         "--keep-columns", "Age,Home", "--max-reject-rate", 0.05)
+    assert (spark["rows"], spark["rejected"]) == (local["rows"], local["rejected"]) == (len(x), 3)
+    _same(tmp_path / "out", "row")
+    _same_log(local["run_id"], spark["run_id"], len(x) - 3)
+
+
+def test_a_stopped_spark_run_resumes_with_every_row_exactly_once(credit_path: Path, tmp_path: Path) -> None:
+    x = credit_rows()
+    x.loc[[120, 600], "Marital"] = "complicated"
+    for i, (start, end) in enumerate(((0, 350), (350, len(x)))):
+        write(x.iloc[start:end], tmp_path / "in" / f"part{i}.parquet")
+    local, spark = _both(credit_path, tmp_path / "in", tmp_path / "out", "--chunk-rows", 100,
+                         "--max-reject-rate", 0.05)
+    # as if stopped after two chunks: the journal holds them, the other parts stay unrecorded
+    out = tmp_path / "out" / "spark"
+    (out / SUMMARY).unlink()
+    journal = out / JOURNAL
+    journal.write_text("".join(journal.read_text().splitlines(keepends=True)[:2]))
+    resumed = summary(batch(credit_path, tmp_path / "in", out, "--engine", "spark", "--chunk-rows", 100,
+                            "--max-reject-rate", 0.05, "--resume", "--json"))
+    assert (resumed["rows"], resumed["rejected"], resumed["resumed_chunks"], resumed["run_id"]) == \
+        (len(x), 2, 2, spark["run_id"])
+    _same(tmp_path / "out", "row")
+    _same_log(local["run_id"], spark["run_id"], len(x) - 2)

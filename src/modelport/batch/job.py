@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from modelport.batch.inputs import Chunk, InputSource
-from modelport.batch.output import SUMMARY, ChunkResult, OutputFolder
+from modelport.batch.output import SUMMARY, ChunkResult, OutputFolder, part_name
 from modelport.batch.scoring import MODEL_VERSION, ROW, RUN_ID, ScoringSpec, start_worker
 from modelport.engines.local import LocalPool, PoolConfig, default_workers
 from modelport.errors import BatchError, Problem, RejectRateError, SchemaError
@@ -268,6 +268,10 @@ def plan_run(model: ModelSource, where: str, output: Path, config: BatchConfig) 
                        header["run_id"], config.id_column, config.keep_columns, config.allow_env_mismatch,
                        threads=max(1, default_workers() // config.workers),
                        log=_batch_log(header, verified, model, config))
+    if config.resume:  # what a stopped session wrote but never recorded is scored again, maybe cut otherwise
+        folder.drop_unfinished(done)
+        if spec.log is not None:
+            spec.log.drop_unfinished({part_name(r.index).removesuffix(".parquet") for r in done.values()})
     columns = None if source.format == "json" else list(dict.fromkeys([*signature.names,
                                                                         *spec.passthrough]))
     return Plan(source, folder, spec, config, columns, source.count_rows(), done)

@@ -65,6 +65,19 @@ class BatchLog:
         folder = model_folder(Path(self.root), self.model) / f"date={day_of(self.time_us).isoformat()}"
         return folder / f"{PREFIX}{self.run_id}-{chunk}{SUFFIX}"
 
+    def drop_unfinished(self, finished: set[str]) -> int:
+        """Remove this run's segments of chunks not in ``finished`` (a stopped run wrote them, but
+        never recorded the chunk); return how many."""
+        folder = self.segment("x").parent
+        if not folder.is_dir():
+            return 0
+        prefix = f"{PREFIX}{self.run_id}-"
+        stale = [p for p in folder.glob(f"{prefix}*{SUFFIX}")
+                 if p.name.removeprefix(prefix).removesuffix(SUFFIX) not in finished]
+        for path in stale:
+            path.unlink(missing_ok=True)
+        return len(stale)
+
     def write(self, chunk: str, inputs: pd.DataFrame, keys: Sequence[Any] | np.ndarray,
               predictions: np.ndarray, probabilities: np.ndarray | None = None,
               labels: Sequence[Any] | None = None, latency_ms: float = 0.0) -> int:
