@@ -16,6 +16,7 @@ REGISTRY_URL_VARIABLE = "MODELPORT_REGISTRY_URL"
 ARTIFACTS_VARIABLE = "MODELPORT_ARTIFACTS"
 USER_VARIABLE = "MODELPORT_USER"
 LOG_SALT_VARIABLE = "MODELPORT_LOG_SALT"
+IMAGE_REGISTRY_VARIABLE = "MODELPORT_IMAGE_REGISTRY"
 
 
 def _os_user() -> str:
@@ -38,6 +39,8 @@ class Settings:
     user: str
     #: the secret mixed into hashed prediction-log columns (``--log-hash``)
     log_salt: str = ""
+    #: the container registry images are pushed to (``registry.example.com/team``); "" for none
+    image_registry: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -49,6 +52,7 @@ class Settings:
             artifacts=env.get(ARTIFACTS_VARIABLE) or str(home / "artifacts"),
             user=env.get(USER_VARIABLE) or _os_user(),
             log_salt=env.get(LOG_SALT_VARIABLE, ""),
+            image_registry=env.get(IMAGE_REGISTRY_VARIABLE, "").rstrip("/"),
         )
 
     @property

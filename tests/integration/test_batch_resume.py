@@ -1,4 +1,5 @@
-"""A batch run stopped in the middle resumes with ``--resume``: every row exactly once, no process left."""
+"""A batch run stopped in the middle resumes with ``--resume``: every row exactly once (in the output and
+in the prediction log), no process left."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from sklearn.ensemble import RandomForestClassifier
 
 import modelport
 from modelport.batch.output import JOURNAL, SUMMARY
+from modelport.predictions import read_predictions
+from modelport.settings import Settings
 from tests.data import numeric_classification
 from tests.integration.batch_files import read_output, write
 
@@ -88,6 +91,10 @@ def test_a_stopped_run_resumes_with_every_row_exactly_once(tmp_path: Path, stop:
     got = got.sort_values("key")
     np.testing.assert_allclose(got[["proba_0", "proba_1"]], model.predict_proba(x), rtol=1e-12)
     assert not list(out.glob(".*.tmp"))
+    # the prediction log too holds every row once: a chunk scored again replaced its own segment
+    logged = read_predictions(Settings.from_env().predictions, "forest")
+    assert len(logged) == ROWS
+    assert set(logged["id"]) == {f"{got['run_id'].iloc[0]}-{key}" for key in np.arange(ROWS) * 3}
 
 
 def test_a_run_failed_on_its_rejects_exits_and_leaves_no_process(tmp_path: Path) -> None:

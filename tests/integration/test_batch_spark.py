@@ -1,9 +1,7 @@
-"""The spark engine (pyspark in local mode, mapInArrow) writes what the local engine writes."""
+"""The spark engine (pyspark in local mode, mapInArrow) writes what the local engine writes, resumes too."""
 
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,27 +10,20 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from modelport.batch.output import SUMMARY
+from modelport.batch.output import JOURNAL, SUMMARY
+from modelport.predictions import read_predictions
+from modelport.settings import Settings
 from tests.artifacts import credit_artifact
 from tests.integration.batch_files import batch, credit_rows, read_output, read_rejects, summary, write
+from tests.spark_sessions import local_session
 
 pyspark = pytest.importorskip("pyspark")
 
 
 @pytest.fixture(scope="module", autouse=True)
 def spark() -> Iterator[Any]:
-    """One session for the module; the engine runs its jobs on the session already active."""
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    from pyspark.sql import SparkSession
-
-    session = (SparkSession.builder.master("local[2]").appName("modelport tests")
-               .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
-               .config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
-               .getOrCreate())
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
+    """One session for the module (its JVM stopped after); the engine runs on the active session."""
+    yield from local_session("modelport batch tests")
 
 
 @pytest.fixture(scope="module")
@@ -68,6 +59,19 @@ def test_parquet_files_give_identical_outputs_and_rejects(credit_path: Path, tmp
     _same(tmp_path / "out", "row")
     assert read_rejects(tmp_path / "out" / "spark")["row"].tolist() == [5, 17, 321, 400]
     assert (tmp_path / "out" / "spark" / SUMMARY).exists()
+    _same_log(local["run_id"], spark["run_id"], len(x) - 4)
+
+
+def _same_log(local_run: str, spark_run: str, rows: int) -> None:
+    """Each engine logged every scored row once, under the same row ids and with the same values."""
+    logged = read_predictions(Settings.from_env().predictions, "credit")
+    runs = []
+    for run in (local_run, spark_run):
+        part = logged[logged["id"].str.startswith(f"{run}-")]
+        part = part.assign(id=part["id"].str.removeprefix(f"{run}-")).sort_values("id")
+        runs.append(part.drop(columns=["time", "latency_ms"]).reset_index(drop=True))
+    assert len(runs[0]) == rows
+    pd.testing.assert_frame_equal(*runs)
 
 
 def test_json_lines_give_identical_outputs_and_rejects(credit_path: Path, tmp_path: Path) -> None:
@@ -83,8 +87,34 @@ def test_json_lines_give_identical_outputs_and_rejects(credit_path: Path, tmp_pa
     _same(tmp_path / "out", "key")
 
 
-def test_csv_is_refused_with_the_reason(credit_path: Path, tmp_path: Path) -> None:
-    result = batch(credit_path, write(credit_rows(20), tmp_path / "in.csv"), tmp_path / "out",
-                   "--engine", "spark")
-    assert result.exit_code == 9
-    assert "use --engine local" in result.output
+def test_csv_files_give_identical_outputs_and_rejects(credit_path: Path, tmp_path: Path) -> None:
+    x = credit_rows(700).astype({"Age": object})
+    x.loc[[3, 450], "Age"] = "old"
+    x.loc[[10], "Marital"] = "complicated"
+    for i, (start, end) in enumerate(((0, 300), (300, 310), (310, len(x)))):
+        write(x.iloc[start:end], tmp_path / "in" / f"part{i}.csv")
+    local, spark = _both(credit_path, tmp_path / "in", tmp_path / "out", "--chunk-rows", 128,
+                         "--keep-columns", "Age,Home", "--max-reject-rate", 0.05)
+    assert (spark["rows"], spark["rejected"]) == (local["rows"], local["rejected"]) == (len(x), 3)
+    _same(tmp_path / "out", "row")
+    _same_log(local["run_id"], spark["run_id"], len(x) - 3)
+
+
+def test_a_stopped_spark_run_resumes_with_every_row_exactly_once(credit_path: Path, tmp_path: Path) -> None:
+    x = credit_rows()
+    x.loc[[120, 600], "Marital"] = "complicated"
+    for i, (start, end) in enumerate(((0, 350), (350, len(x)))):
+        write(x.iloc[start:end], tmp_path / "in" / f"part{i}.parquet")
+    local, spark = _both(credit_path, tmp_path / "in", tmp_path / "out", "--chunk-rows", 100,
+                         "--max-reject-rate", 0.05)
+    # as if stopped after two chunks: the journal holds them, the other parts stay unrecorded
+    out = tmp_path / "out" / "spark"
+    (out / SUMMARY).unlink()
+    journal = out / JOURNAL
+    journal.write_text("".join(journal.read_text().splitlines(keepends=True)[:2]))
+    resumed = summary(batch(credit_path, tmp_path / "in", out, "--engine", "spark", "--chunk-rows", 100,
+                            "--max-reject-rate", 0.05, "--resume", "--json"))
+    assert (resumed["rows"], resumed["rejected"], resumed["resumed_chunks"], resumed["run_id"]) == \
+        (len(x), 2, 2, spark["run_id"])
+    _same(tmp_path / "out", "row")
+    _same_log(local["run_id"], spark["run_id"], len(x) - 2)

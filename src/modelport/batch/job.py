@@ -17,12 +17,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from modelport.batch.inputs import InputSource
-from modelport.batch.output import SUMMARY, ChunkResult, OutputFolder
+from modelport.batch.inputs import Chunk, InputSource
+from modelport.batch.output import SUMMARY, ChunkResult, OutputFolder, part_name
 from modelport.batch.scoring import MODEL_VERSION, ROW, RUN_ID, ScoringSpec, start_worker
 from modelport.engines.local import LocalPool, PoolConfig, default_workers
 from modelport.errors import BatchError, Problem, RejectRateError, SchemaError
 from modelport.inference.load import Verified, verify
+from modelport.predictions.batchlog import BatchLog
+from modelport.predictions.records import to_us
 
 #: the header fields a resumed run must share with the run it continues
 RESUME_KEYS = ("model", "input", "options")
@@ -42,6 +44,14 @@ class BatchConfig:
     engine: str = "local"
     #: the Spark master the spark engine submits to
     master: str = "local[*]"
+    #: the prediction log's folder (``$MODELPORT_HOME/predictions``); None: the rows are not logged
+    log_root: Path | None = None
+    #: the share of rows logged, chosen by the hash of each row's id
+    log_sample_rate: float = 1.0
+    #: input columns never logged, and input columns logged as salted hashes
+    log_exclude: tuple[str, ...] = ()
+    log_hash: tuple[str, ...] = ()
+    log_salt: str = ""
 
     def __post_init__(self) -> None:
         if self.chunk_rows < 1:
@@ -52,6 +62,8 @@ class BatchConfig:
             raise ValueError(f"max_reject_rate must be between 0 and 1, got {self.max_reject_rate}")
         if self.engine not in ("local", "spark"):
             raise ValueError(f"engine must be local or spark, got {self.engine!r}")
+        if not 0.0 <= self.log_sample_rate <= 1.0:
+            raise ValueError(f"log_sample_rate must be between 0 and 1, got {self.log_sample_rate}")
 
 
 @dataclass(frozen=True)
@@ -60,6 +72,9 @@ class ModelSource:
 
     path: Path
     version: str | None = None
+    #: the model name and version the prediction log files its rows under (as ``modelport serve``
+    #: logs them: the registry's name and version number); None: the manifest's name and digest
+    logged_as: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -147,8 +162,22 @@ def _header(verified: Verified, model: ModelSource, source: InputSource, config:
                   "digest": verified.digest},
         "input": {"format": source.format, "files": source.fingerprint()},
         "options": {"chunk_rows": config.chunk_rows, "id_column": config.id_column,
-                    "keep_columns": list(config.keep_columns), "engine": config.engine},
+                    "keep_columns": list(config.keep_columns), "engine": config.engine,
+                    # a resumed run samples the same rows into the same log
+                    "log": None if config.log_root is None else {
+                        "root": str(config.log_root), "sample_rate": config.log_sample_rate}},
     }
+
+
+def _batch_log(header: dict[str, Any], verified: Verified, model: ModelSource, config: BatchConfig
+               ) -> BatchLog | None:
+    """Where the run's rows are logged, and as what; every row takes the run's start as its time."""
+    if config.log_root is None:
+        return None
+    name, version = model.logged_as or (verified.manifest.name, verified.digest[:12])
+    started = datetime.fromisoformat(header["started"])
+    return BatchLog(str(config.log_root), name, version, header["run_id"], to_us(started),
+                    config.log_sample_rate, config.log_exclude, config.log_hash, config.log_salt)
 
 
 class _Tally:
@@ -202,7 +231,8 @@ def run_local(plan: Plan, stats: EngineStats) -> Generator[ChunkResult, None, No
     """Score on a pool of worker processes on this machine, the main process reading ahead."""
     remaining = (chunk for chunk in plan.source.chunks(plan.config.chunk_rows, plan.columns)
                  if chunk.index not in plan.done)
-    pool = LocalPool(start_worker, plan.spec, PoolConfig(workers=plan.config.workers))
+    pool: LocalPool[ScoringSpec, Chunk, ChunkResult] = LocalPool(
+        start_worker, plan.spec, PoolConfig(workers=plan.config.workers))
     with pool:
         for result in pool.map_unordered(remaining):
             stats.peak_chunks_in_flight = pool.stats.peak_in_flight
@@ -236,7 +266,12 @@ def plan_run(model: ModelSource, where: str, output: Path, config: BatchConfig) 
     spec = ScoringSpec(str(verified.root), str(output), source.format,
                        model.version or f"{verified.manifest.name}@{verified.digest[:12]}",
                        header["run_id"], config.id_column, config.keep_columns, config.allow_env_mismatch,
-                       threads=max(1, default_workers() // config.workers))
+                       threads=max(1, default_workers() // config.workers),
+                       log=_batch_log(header, verified, model, config))
+    if config.resume:  # what a stopped session wrote but never recorded is scored again, maybe cut otherwise
+        folder.drop_unfinished(done)
+        if spec.log is not None:
+            spec.log.drop_unfinished({part_name(r.index).removesuffix(".parquet") for r in done.values()})
     columns = None if source.format == "json" else list(dict.fromkeys([*signature.names,
                                                                         *spec.passthrough]))
     return Plan(source, folder, spec, config, columns, source.count_rows(), done)

@@ -140,6 +140,19 @@ class OutputFolder:
             done[result.index] = result
         return done
 
+    def drop_unfinished(self, done: dict[int, ChunkResult]) -> int:
+        """Remove the parts of chunks a stopped run wrote but never recorded; return how many.
+
+        The local engine would write them again under the same names; the spark engine may cut
+        the remaining rows into other chunks, whose parts must not meet these.
+        """
+        kept = {name for r in done.values() for name in (r.part, r.rejects_part) if name}
+        stale = [p for folder in (self.root, self.rejects) for p in folder.glob("part-*.parquet")
+                 if p.name not in kept]
+        for path in stale:
+            path.unlink(missing_ok=True)
+        return len(stale)
+
     def record(self, result: ChunkResult) -> None:
         """Append a finished chunk to the journal and sync it: from here on it is acknowledged."""
         with (self.root / JOURNAL).open("a") as journal:

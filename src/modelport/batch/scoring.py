@@ -2,7 +2,9 @@
 
 Runs in a batch worker, through the one path every prediction takes: ``LoadedModel.validate``
 then ``LoadedModel.predict_frame``. Rows that fail validation go to the chunk's rejects part with a
-reason per row; the rest of the chunk is scored.
+reason per row; the rest of the chunk is scored. With a prediction log, the scored rows are also
+written there as the chunk's segment (see ``predictions.batchlog``). Scoring and storing are two
+steps: the local engine's workers store a chunk on a thread while they score the next one.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +27,8 @@ from modelport.batch.output import ChunkResult, OutputFolder, part_name, write_a
 from modelport.batch.text import read_text_table
 from modelport.errors import Problem, SchemaError
 from modelport.inference.load import load
-from modelport.inference.model import LoadedModel
+from modelport.inference.model import LoadedModel, Prediction
+from modelport.predictions.batchlog import BatchLog
 
 #: columns every output part has besides the id (or row), kept and prediction columns
 ROW, MODEL_VERSION, RUN_ID = "row", "model_version", "run_id"
@@ -46,11 +50,33 @@ class ScoringSpec:
     allow_env_mismatch: bool = False
     #: native threads (BLAS, OpenMP) per worker: the cores shared out, so workers do not oversubscribe
     threads: int = 1
+    #: where and as what the scored rows are logged; None: not logged
+    log: BatchLog | None = None
 
     @property
     def passthrough(self) -> list[str]:
         """Input columns copied to the output as they are: the id column, then the kept ones."""
         return list(dict.fromkeys([*([self.id_column] if self.id_column else []), *self.keep_columns]))
+
+
+@dataclass(frozen=True)
+class Logged:
+    """The scored rows of a chunk as the prediction log takes them: inputs, row keys, prediction."""
+
+    inputs: pd.DataFrame
+    keys: list[Any] | np.ndarray
+    prediction: Prediction
+
+
+@dataclass(frozen=True)
+class Scored:
+    """A scored chunk not yet stored: its tables, the rows to log, and the seconds scoring took."""
+
+    chunk: Chunk
+    output: pa.Table | None
+    rejects: pa.Table | None
+    logged: Logged | None
+    seconds: float
 
 
 @dataclass
@@ -160,15 +186,21 @@ class ChunkScorer:
 
     def score(self, chunk: Chunk) -> tuple[pa.Table | None, pa.Table | None]:
         """The chunk's output table and rejects table; None for one that has no rows."""
+        scored = self.score_chunk(chunk)
+        return scored.output, scored.rejects
+
+    def score_chunk(self, chunk: Chunk) -> Scored:
+        """Everything one chunk gives: output and rejects tables, and the rows to log."""
+        started = time.perf_counter()
         parsed = self.parse(chunk)
         names = [n for n in self.model.signature.names if n in parsed.frame.columns]
         features = parsed.frame[names]
         conformed, bad, reasons = split_valid(self.model, features)
-        output = None
+        output = logged = None
         if conformed is not None:
-            output = self._output(chunk, parsed, np.flatnonzero(~bad), conformed)
+            output, logged = self._output(chunk, parsed, np.flatnonzero(~bad), conformed)
         rejects = self._rejects(chunk, parsed, np.flatnonzero(bad), reasons)
-        return output, rejects
+        return Scored(chunk, output, rejects, logged, time.perf_counter() - started)
 
     def _passthrough(self, parsed: Parsed, rows: np.ndarray) -> dict[str, pa.Array | pa.ChunkedArray]:
         columns: dict[str, pa.Array | pa.ChunkedArray] = {}
@@ -181,11 +213,14 @@ class ChunkScorer:
                 columns[name] = pa.nulls(len(rows))
         return columns
 
-    def _output(self, chunk: Chunk, parsed: Parsed, rows: np.ndarray, conformed: pd.DataFrame) -> pa.Table:
-        prediction = self.model.predict_frame(conformed, proba=self.proba).to_frame()
+    def _output(self, chunk: Chunk, parsed: Parsed, rows: np.ndarray, conformed: pd.DataFrame
+                ) -> tuple[pa.Table, Logged | None]:
+        predicted = self.model.predict_frame(conformed, proba=self.proba)
+        prediction = predicted.to_frame()
         columns: dict[str, pa.Array | pa.ChunkedArray] = {}
+        numbers = chunk.start + parsed.positions[rows]
         if not self.spec.id_column:
-            columns[ROW] = pa.array(chunk.start + parsed.positions[rows], type=pa.int64())
+            columns[ROW] = pa.array(numbers, type=pa.int64())
         columns.update(self._passthrough(parsed, rows))
         if self.spec.format == "csv":  # carried model inputs as read, not as the CSV text they were
             for name in self.spec.passthrough:
@@ -195,7 +230,11 @@ class ChunkScorer:
             columns[str(name)] = pa.array(prediction[name], from_pandas=True)
         columns[MODEL_VERSION] = pa.repeat(pa.scalar(self.spec.model_version), len(rows))
         columns[RUN_ID] = pa.repeat(pa.scalar(self.spec.run_id), len(rows))
-        return pa.table(columns)
+        logged = None
+        if self.spec.log is not None:
+            keys = columns[self.spec.id_column].to_pylist() if self.spec.id_column else numbers
+            logged = Logged(conformed, keys, predicted)
+        return pa.table(columns), logged
 
     def _rejects(self, chunk: Chunk, parsed: Parsed, rows: np.ndarray,
                  reasons: dict[int, list[str]]) -> pa.Table | None:
@@ -219,10 +258,11 @@ class ChunkScorer:
         columns[INPUT] = pa.array(raw, type=pa.string())
         return pa.table(columns).sort_by(ROW)
 
-    def write(self, chunk: Chunk, folder: OutputFolder) -> ChunkResult:
-        """Score the chunk and write its parts atomically; the main process records it as finished."""
+    def store(self, scored: Scored, folder: OutputFolder) -> ChunkResult:
+        """Write a scored chunk's parts and log segment atomically; the main process then records it
+        as finished, so a chunk counts as done only once all of them are on disk."""
         started = time.perf_counter()
-        output, rejects = self.score(chunk)
+        chunk, output, rejects = scored.chunk, scored.output, scored.rejects
         part = rejects_part = None
         if output is not None and output.num_rows:
             part = part_name(chunk.index)
@@ -230,17 +270,40 @@ class ChunkScorer:
         if rejects is not None:
             rejects_part = part_name(chunk.index)
             write_atomic(folder.rejects / rejects_part, rejects)
-        scored = output.num_rows if output is not None else 0
-        return ChunkResult(chunk.index, chunk.start, chunk.rows, scored, chunk.rows - scored, part,
-                           rejects_part, time.perf_counter() - started)
+        if self.spec.log is not None and scored.logged is not None:
+            logged = scored.logged
+            self.spec.log.write(part_name(chunk.index).removesuffix(".parquet"), logged.inputs,
+                                logged.keys, logged.prediction.values, logged.prediction.probabilities,
+                                logged.prediction.labels, scored.seconds * 1000 / max(1, chunk.rows))
+        count = output.num_rows if output is not None else 0
+        return ChunkResult(chunk.index, chunk.start, chunk.rows, count, chunk.rows - count, part,
+                           rejects_part, scored.seconds + time.perf_counter() - started)
+
+    def write(self, chunk: Chunk, folder: OutputFolder) -> ChunkResult:
+        """Score the chunk and store it."""
+        return self.store(self.score_chunk(chunk), folder)
 
 
-def start_worker(spec: ScoringSpec) -> Callable[[Chunk], ChunkResult]:
-    """Load the model once for the workers; return the function that scores one chunk."""
+class _Worker:
+    """A worker's scorer, and the thread that stores one chunk while the worker scores the next."""
+
+    def __init__(self, scorer: ChunkScorer, folder: OutputFolder) -> None:
+        self.scorer = scorer
+        self.folder = folder
+        self.storing: ThreadPoolExecutor | None = None
+
+    def __call__(self, chunk: Chunk) -> Future[ChunkResult]:
+        if self.storing is None:  # made in the worker: a thread does not survive the fork
+            self.storing = ThreadPoolExecutor(1, thread_name_prefix="modelport-store")
+        scored = self.scorer.score_chunk(chunk)
+        return self.storing.submit(self.scorer.store, scored, self.folder)
+
+
+def start_worker(spec: ScoringSpec) -> Callable[[Chunk], Future[ChunkResult]]:
+    """Load the model once for the workers; return the function that scores one chunk and stores it
+    on a thread, its future resolving once the chunk's files are on disk."""
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(spec.threads)
     model = load(Path(spec.artifact), allow_env_mismatch=spec.allow_env_mismatch)
-    scorer = ChunkScorer(model, spec)
-    folder = OutputFolder(Path(spec.output))
-    return lambda chunk: scorer.write(chunk, folder)
+    return _Worker(ChunkScorer(model, spec), OutputFolder(Path(spec.output)))

@@ -4,7 +4,14 @@ The output is the local engine's: the same scorer writes the same parts and reje
 numbered as the local engine numbers it (Parquet: the row's index in its file plus the rows of the
 files before it; JSON lines: the non-blank lines counted in file order), so the two engines give
 identical rows. A part holds one run of consecutive rows of one Arrow batch and is named after its
-first row. CSV is not read here: Spark's CSV parser and Arrow's disagree on quoting and missing values.
+first row. CSV files are read by Arrow in the Python workers, a file per task (Spark's CSV parser
+reads quotes and missing values otherwise than Arrow's), after a first job counts each file's rows.
+
+Resume: a row's number does not depend on how Spark splits the input, so a resumed run leaves out
+the rows of the chunks the journal records and scores the rest in chunks named after their own
+first rows; the parts and log segments of chunks a stopped run wrote but never recorded were
+removed when the run was planned (``Plan.drop_unfinished``), so no row is written twice even when
+Spark splits the input otherwise than before.
 """
 
 from __future__ import annotations
@@ -20,11 +27,10 @@ from urllib.parse import unquote, urlparse
 import numpy as np
 import pyarrow as pa
 
-from modelport.batch.inputs import Chunk
+from modelport.batch.inputs import READ_BATCH_ROWS, Chunk, InputSource
 from modelport.batch.output import ChunkResult, OutputFolder
 from modelport.batch.scoring import ChunkScorer, ScoringSpec
 from modelport.engines.spark import SparkConfig, map_in_arrow, spark_session
-from modelport.errors import BatchError
 from modelport.inference.load import load
 
 if TYPE_CHECKING:
@@ -33,6 +39,8 @@ if TYPE_CHECKING:
     from modelport.batch.job import EngineStats, Plan
 
 ROW, LINE, FILE, INDEX = "__modelport_row", "__modelport_line", "__modelport_file", "__modelport_row_index"
+#: the first row number of a CSV file, beside its path (one row per file)
+OFFSET = "__modelport_offset"
 RESULTS = pa.schema([("index", pa.int64()), ("start", pa.int64()), ("rows", pa.int64()),
                      ("scored", pa.int64()), ("rejected", pa.int64()), ("part", pa.string()),
                      ("rejects_part", pa.string()), ("seconds", pa.float64())])
@@ -47,6 +55,12 @@ class SparkScoring:
     spec: ScoringSpec
     offsets: dict[str, int]
     shipped: str | None = None
+    #: first rows and ends of the chunks finished before a resume, sorted
+    done: tuple[tuple[int, int], ...] = ()
+    #: the CSV input's chunk size, its signature columns (read as text) and the columns to read
+    chunk_rows: int = 0
+    text_columns: tuple[str, ...] = ()
+    columns: tuple[str, ...] | None = None
 
 
 def local_path(uri: str) -> str:
@@ -60,6 +74,42 @@ def _plain_types(table: pa.Table) -> pa.Table:
     fields = [pa.field(f.name, pa.string() if pa.types.is_large_string(f.type) else
                        pa.binary() if pa.types.is_large_binary(f.type) else f.type) for f in table.schema]
     return table.cast(pa.schema(fields))
+
+
+def _csv_chunks(batch: pa.RecordBatch, state: SparkScoring) -> Iterator[Chunk]:
+    """Every row of the CSV files a batch names, read by Arrow as the local engine reads them."""
+    columns = list(state.columns) if state.columns is not None else None
+    for path, offset in zip(batch.column(FILE).to_pylist(), batch.column(OFFSET).to_pylist(), strict=True):
+        source = InputSource((Path(path),), "csv", state.text_columns)
+        for chunk in source.chunks(state.chunk_rows, columns):
+            start = offset + chunk.start
+            yield Chunk(start, start, chunk.rows, chunk.data)
+
+
+def _unfinished(chunk: Chunk, done: tuple[tuple[int, int], ...]) -> Iterator[Chunk]:
+    """The runs of a chunk's rows that no finished chunk holds, each a chunk named by its first row."""
+    if not done:
+        yield chunk
+        return
+    rows = np.arange(chunk.start, chunk.start + chunk.rows)
+    starts = np.array([s for s, _ in done])
+    ends = np.array([e for _, e in done])
+    before = np.searchsorted(starts, rows, side="right") - 1
+    covered = (before >= 0) & (rows < ends[np.maximum(before, 0)])
+    keep = np.flatnonzero(~covered)
+    if len(keep) == chunk.rows:
+        yield chunk
+        return
+    edges = [0, *(np.flatnonzero(np.diff(keep) != 1) + 1).tolist(), len(keep)]
+    lines = chunk.data.split(b"\n") if isinstance(chunk.data, bytes) else None
+    for first, end in itertools.pairwise(edges):
+        if first == end:
+            continue
+        offset, count = int(keep[first]), end - first
+        start = chunk.start + offset
+        data: pa.Table | bytes = (b"\n".join(lines[offset:offset + count]) if lines is not None
+                                  else chunk.data.slice(offset, count))  # type: ignore[union-attr]
+        yield Chunk(start, start, count, data)
 
 
 def batch_chunks(batch: pa.RecordBatch, offsets: dict[str, int]) -> Iterator[Chunk]:
@@ -94,9 +144,12 @@ def start_spark_worker(state: SparkScoring) -> Callable[[pa.RecordBatch], Iterat
     folder = OutputFolder(Path(spec.output))
 
     def work(batch: pa.RecordBatch) -> Iterator[pa.RecordBatch]:
-        for chunk in batch_chunks(batch, state.offsets):
-            result = scorer.write(chunk, folder)
-            yield pa.RecordBatch.from_pylist([result.to_dict()], schema=RESULTS)
+        csv = OFFSET in batch.schema.names
+        chunks = _csv_chunks(batch, state) if csv else batch_chunks(batch, state.offsets)
+        for chunk in chunks:
+            for part in _unfinished(chunk, state.done):
+                result = scorer.write(part, folder)
+                yield pa.RecordBatch.from_pylist([result.to_dict()], schema=RESULTS)
 
     return work
 
@@ -115,8 +168,19 @@ def _frame(spark: SparkSession, plan: Plan) -> DataFrame:
                  .map(lambda line: line.strip()).filter(bool).zipWithIndex()
                  .map(lambda pair: (pair[1], pair[0])))
         return spark.createDataFrame(lines, f"{ROW} long, {LINE} string")
-    raise BatchError("the spark engine reads Parquet and JSON-lines input (Spark's CSV parser reads "
-                     "quotes and missing values otherwise than the local engine); use --engine local")
+    files = [str(path) for path in plan.source.files]
+    counts = spark.sparkContext.parallelize(files, len(files)).map(_count_csv(plan.source)).collect()
+    offsets = np.concatenate([[0], np.cumsum(counts)[:-1]]).tolist()
+    return spark.createDataFrame(list(zip(files, offsets, strict=True)),
+                                 f"{FILE} string, {OFFSET} long").repartition(len(files))
+
+
+def _count_csv(source: InputSource) -> Callable[[str], int]:
+    def count(path: str) -> int:
+        single = InputSource((Path(path),), "csv", source.text_columns)
+        return sum(batch.num_rows for batch in single.batches(READ_BATCH_ROWS))
+
+    return count
 
 
 def _offsets(plan: Plan) -> dict[str, int]:
@@ -133,9 +197,6 @@ def _offsets(plan: Plan) -> dict[str, int]:
 
 def run_spark(plan: Plan, stats: EngineStats) -> Iterator[ChunkResult]:
     """Score the whole input as one Spark job; a stopped Spark run starts again from the start."""
-    if plan.done:
-        raise BatchError(f"{plan.folder.root} holds a stopped spark run, which is not resumed chunk by "
-                         "chunk: remove the folder and run again")
     config = SparkConfig(master=plan.config.master, batch_rows=plan.config.chunk_rows)
     started = time.perf_counter()
     with spark_session(config) as spark:
@@ -143,7 +204,9 @@ def run_spark(plan: Plan, stats: EngineStats) -> Iterator[ChunkResult]:
         if not config.local:  # executors elsewhere get the artifact once, through Spark
             spark.sparkContext.addFile(plan.spec.artifact, recursive=True)
             shipped = Path(plan.spec.artifact).name
-        state = SparkScoring(plan.spec, _offsets(plan), shipped)
+        done = tuple(sorted((r.start, r.start + r.rows) for r in plan.done.values()))
+        state = SparkScoring(plan.spec, _offsets(plan), shipped, done, plan.config.chunk_rows,
+                             plan.source.text_columns, None if plan.columns is None else tuple(plan.columns))
         stats.startup_seconds = time.perf_counter() - started
         results = map_in_arrow(_frame(spark, plan), start_spark_worker, state, plan.spec.run_id,
                                RESULTS_DDL).collect()

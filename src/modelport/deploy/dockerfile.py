@@ -17,6 +17,8 @@ HEADER = "# Dockerfile written by `modelport dockerfile`"
 ARTIFACT_FOLDER = "artifact"
 WHEEL_FOLDER = "dist"
 PORT = 8080
+#: where the image holds the artifact
+IMAGE_ARTIFACT = "/artifact"
 
 TEMPLATE = """{header} for artifact {name} ({digest}).
 # Build: docker build -t {tag} .   (or: buildah bud -t {tag} .)
@@ -35,15 +37,15 @@ COPY {wheel_folder}/{wheel} /build/{wheel}
 RUN pip install --no-deps --no-input /build/{wheel} && rm -rf /build
 
 # The artifact, verified at build time: digests, lock and golden rows must hold or the build fails.
-COPY {artifact} /artifact
-RUN modelport verify /artifact
+COPY {artifact} {image_artifact}
+RUN modelport verify {image_artifact}
 
 RUN useradd --create-home --uid 10001 modelport
 USER modelport
 EXPOSE {port}
 # `modelport serve` arrives in a later release; until then this image proves at build time that
 # the artifact verifies in it, and this command is what will serve it.
-CMD ["modelport", "serve", "/artifact", "--host", "0.0.0.0", "--port", "{port}"]
+CMD ["modelport", "serve", "{image_artifact}", "--host", "0.0.0.0", "--port", "{port}"]
 """
 
 
@@ -71,7 +73,7 @@ def dockerfile_text(*, name: str, digest: str, python: str, base_image: str, whe
     return TEMPLATE.format(header=HEADER, name=name, digest=digest, tag=image_tag(name, digest),
                            python=python or "unknown", base_image=base_image, lock=LOCK_FILE,
                            wheel_folder=WHEEL_FOLDER, wheel=wheel, artifact=ARTIFACT_FOLDER,
-                           port=PORT)
+                           image_artifact=IMAGE_ARTIFACT, port=PORT)
 
 
 def prepare(directory: Path, *, overwrite: bool) -> None:

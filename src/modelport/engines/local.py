@@ -6,7 +6,10 @@ the workers, which then forks them: every worker starts with the model loaded, a
 the interpreter, the frameworks and the model is shared between them until written to. Tasks go to
 each worker's own inbox, at most ``depth`` at a time, so the main process reads ahead while the
 workers compute, never holds more than ``workers * depth`` tasks in flight, and knows which tasks a
-worker held if it dies. Results come back unordered, as they finish.
+worker held if it dies. Results come back unordered, as they finish. A handler may return a
+``concurrent.futures.Future`` instead of its result (batch scoring stores a chunk on a thread while
+it scores the next): the result goes back when the future resolves, and a worker asked to stop
+first waits for the futures it still holds.
 
 Pool processes ignore Ctrl-C (the main process stops them) and exit by themselves when the main
 process is gone, so a killed run leaves no process behind.
@@ -14,12 +17,14 @@ process is gone, so a killed run leaves no process behind.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import multiprocessing as mp
 import os
 import pickle
 import queue
 import signal
+import threading
 import time
 import traceback
 from collections import deque
@@ -112,8 +117,45 @@ class RemoteFailure:
         return exc
 
 
-def _worker_main(work: Callable[[T], R], inbox: Queue[Any], outbox: Queue[Any], slot: int,
+#: what a task's handler returns: the result, or a future of it
+Work = Callable[[T], "R | concurrent.futures.Future[R]"]
+
+
+class _Pending:
+    """A worker's futures whose results have not been sent back yet."""
+
+    def __init__(self, outbox: Queue[Any], slot: int) -> None:
+        self.outbox = outbox
+        self.slot = slot
+        self.count = 0
+        self.settled = threading.Condition()
+
+    def add(self, task_id: int, future: concurrent.futures.Future[Any]) -> None:
+        with self.settled:
+            self.count += 1
+        future.add_done_callback(lambda done: self._deliver(task_id, done))
+
+    def _deliver(self, task_id: int, future: concurrent.futures.Future[Any]) -> None:
+        try:
+            exc = future.exception()
+            if exc is None:
+                self.outbox.put(("result", self.slot, task_id, future.result()))
+            else:
+                self.outbox.put(("error", self.slot, task_id, RemoteFailure.of(exc)))
+        finally:
+            with self.settled:
+                self.count -= 1
+                self.settled.notify_all()
+
+    def drain(self) -> None:
+        """Wait until every future has resolved and its result is on its way back."""
+        with self.settled:
+            self.settled.wait_for(lambda: self.count == 0)
+
+
+def _worker_main(work: Work[T, R], inbox: Queue[Any], outbox: Queue[Any], slot: int,
                  parent: int) -> None:
+    pending = _Pending(outbox, slot)
     while True:
         try:
             item = inbox.get(timeout=POLL_S)
@@ -122,15 +164,21 @@ def _worker_main(work: Callable[[T], R], inbox: Queue[Any], outbox: Queue[Any], 
                 return
             continue
         if item is None:
+            pending.drain()
             return
         task_id, task = item
         try:
-            outbox.put(("result", slot, task_id, work(task)))
+            result = work(task)
         except BaseException as exc:
             outbox.put(("error", slot, task_id, RemoteFailure.of(exc)))
+            continue
+        if isinstance(result, concurrent.futures.Future):
+            pending.add(task_id, result)
+        else:
+            outbox.put(("result", slot, task_id, result))
 
 
-def _parent_main(setup: Callable[[S], Callable[[T], R]], state: S, inboxes: list[Queue[Any]],
+def _parent_main(setup: Callable[[S], Work[T, R]], state: S, inboxes: list[Queue[Any]],
                  outbox: Queue[Any], events: Queue[Any], main: int) -> None:
     """Set up once, fork the workers, report their pids, then report any that dies.
 
@@ -172,7 +220,7 @@ def _describe_exit(code: int | None) -> str:
 class LocalPool(Generic[S, T, R]):
     """Worker processes on this machine; use as a context manager around ``map_unordered``."""
 
-    def __init__(self, setup: Callable[[S], Callable[[T], R]], state: S,
+    def __init__(self, setup: Callable[[S], Work[T, R]], state: S,
                  config: PoolConfig | None = None) -> None:
         self.setup = setup
         self.state = state

@@ -18,6 +18,7 @@ Read::
 
 from __future__ import annotations
 
+from modelport.predictions.batchlog import BatchLog
 from modelport.predictions.feedback import FeedbackReceipt, FeedbackStore, feedback_table
 from modelport.predictions.policy import sampled_in
 from modelport.predictions.reader import IdMatch, joined, match_ids, read_predictions, read_resources
@@ -25,7 +26,7 @@ from modelport.predictions.records import PredictionBatch, PredictionRecord, Rol
 from modelport.predictions.writer import LogStats, PredictionLog
 
 __all__ = [
-    "FeedbackReceipt", "FeedbackStore", "IdMatch", "LogStats", "PredictionBatch", "PredictionLog",
+    "BatchLog", "FeedbackReceipt", "FeedbackStore", "IdMatch", "LogStats", "PredictionBatch", "PredictionLog",
     "PredictionRecord", "Role", "feedback_table", "joined", "match_ids", "new_ids", "read_predictions",
     "read_resources", "sampled_in",
 ]

@@ -87,10 +87,14 @@ def _text_columns(table: pa.Table) -> list[str]:
             or pa.types.is_dictionary(f.type)]
 
 
-def write_segment(folder: Path, table: pa.Table, *, replaces: Sequence[str] = ()) -> Path:
+def write_segment(folder: Path, table: pa.Table, *, replaces: Sequence[str] = (),
+                  name: str | None = None) -> Path:
     """Write ``table`` as a new segment in ``folder`` (created if need be) atomically; return its path.
 
     ``replaces``: names of segments in the same folder this one stands for (a compaction).
+    ``name``: the segment's own name instead of a fresh one; a segment of that name is replaced
+    whole (batch scoring names a chunk's segment after its run and chunk, so a chunk scored again
+    after a resume replaces its rows rather than adding them twice).
     """
     _make_folders(folder)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
@@ -99,9 +103,12 @@ def write_segment(folder: Path, table: pa.Table, *, replaces: Sequence[str] = ()
         prefix = COMPACT_PREFIX
         table = table.replace_schema_metadata({**(table.schema.metadata or {}),
                                                REPLACES: json.dumps(list(replaces)).encode()})
-    name = f"{prefix}{stamp}-{os.getpid()}-{next(_sequence):06d}{SUFFIX}"
+    if name is None:
+        name = f"{prefix}{stamp}-{os.getpid()}-{next(_sequence):06d}{SUFFIX}"
+    elif name.startswith((".", COMPACT_PREFIX)) or "/" in name or not name.endswith(SUFFIX):
+        raise ValueError(f"{name!r} cannot name a segment")
     final = folder / name
-    temporary = folder / f".{name}.tmp"
+    temporary = folder / f".{name}.{os.getpid()}.tmp"
     try:
         pq.write_table(table, temporary, compression="zstd", use_dictionary=_text_columns(table))
         fd = os.open(temporary, os.O_RDONLY)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import pytest
 
@@ -99,3 +100,29 @@ def test_config_refuses_nonsense() -> None:
         PoolConfig(workers=0)
     with pytest.raises(ValueError, match="depth"):
         PoolConfig(workers=1, depth=0)
+
+
+def _deferred(factor: int) -> Callable[[int], Future[int]]:
+    """Setup of workers that hand each task to a thread and return its future (as batch storing does)."""
+    threads: list[ThreadPoolExecutor] = []
+
+    def work(task: int) -> Future[int]:
+        if not threads:
+            threads.append(ThreadPoolExecutor(1))
+        if task == 13:
+            return threads[0].submit(_raise_integrity)
+        return threads[0].submit(lambda: task * factor)
+
+    return work
+
+
+def _raise_integrity() -> int:
+    raise IntegrityError("model/model.skops", "changed since packing")
+
+
+def test_a_future_sends_its_result_back_when_it_resolves() -> None:
+    with LocalPool(_deferred, 3, PoolConfig(workers=2)) as pool:
+        assert sorted(pool.map_unordered(range(12))) == [i * 3 for i in range(12)]
+    with LocalPool(_deferred, 3, PoolConfig(workers=2)) as pool, \
+            pytest.raises(IntegrityError, match="changed since packing"):
+        list(pool.map_unordered(range(20)))
