@@ -8,7 +8,8 @@ alias, else the latest version), or from ``--ref``. A bare name reports the traf
 come from the loader the composition root passes in (:func:`read_log`: the prediction log under
 ``$MODELPORT_HOME`` joined with its feedback), or from ``--predictions FILE.parquet``, a frame in
 the layout :mod:`modelport.reports.inputs` describes. The reports package (scipy, scikit-learn,
-plotly) loads only when the command runs, so the rest of the CLI starts fast.
+plotly) loads only when the command runs, so the rest of the CLI starts fast. When the rows hold
+shadow copies, canaries or A/B arms, the report gains a rollout section (:mod:`modelport.app.rollout`).
 """
 
 from __future__ import annotations
@@ -218,6 +219,7 @@ def report_command(loader: PredictionLoader) -> Callable[..., None]:
         ] = False,
     ) -> None:
         """Drift, performance, feature importance and operations of a model; exit 8 when an alert fires."""
+        from modelport.app.rollout import rollout_section
         from modelport.reports import ReportConfig, build_report, load_reference, render_html, render_json
 
         span = parse_window(window)
@@ -225,7 +227,8 @@ def report_command(loader: PredictionLoader) -> Callable[..., None]:
         target = resolve(name, ref)
         read = file_loader(predictions) if predictions is not None else loader
         query = PredictionQuery(target.model, target.version, first, last)
-        frame = callers_traffic(read(query), query)
+        logged = read(query)
+        frame = callers_traffic(logged, query)
         reference = load_reference(target.reference_path, target.reference_version)
         config = ReportConfig()
         if max_error_rate is not None:
@@ -235,7 +238,7 @@ def report_command(loader: PredictionLoader) -> Callable[..., None]:
         labelled = "label" in frame and bool(frame["label"].notna().any())
         predict = predictor(target.reference_path, allow_env_mismatch) if importance and labelled else None
         result = build_report(reference, frame, window=span, since=first, until=last, config=config,
-                              predict=predict)
+                              predict=predict, rollout=rollout_section(logged))
         if as_json and out is None:
             sys.stdout.write(render_json(result) + "\n")
         else:
