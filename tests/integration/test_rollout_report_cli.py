@@ -12,11 +12,11 @@ import pytest
 from typer.testing import CliRunner
 
 from modelport.cli.main import app
-from modelport.predictions import FeedbackStore, joined, read_predictions
+from modelport.predictions import FeedbackStore, PredictionLog, joined, read_predictions
 from modelport.promotion import analyze, arm_outcomes, compare_shadow, split_roles
 from modelport.reports.jsonio import plain
 from modelport.settings import Settings
-from tests.rollout_logs import SHADOW_AGE, WHEN, conversions, log_arms, log_shadowed
+from tests.rollout_logs import SHADOW_AGE, WHEN, batch, conversions, good_proba, log_arms, log_shadowed
 
 runner = CliRunner()
 NO_DATA = 11
@@ -207,3 +207,13 @@ def test_bad_invocations_exit_2(args: list[str], message: str) -> None:
     result = runner.invoke(app, ["rollout", "analyze", "pricing", "--metric", "conversion", *args])
     assert result.exit_code == 2, result.output
     assert message in words(result.output)
+
+
+def test_shadow_rows_without_a_link_cannot_be_paired() -> None:
+    with PredictionLog(root(), flush_interval_s=3600) as log:
+        log.submit(batch("credit", "credit", "1", 0, 20, good_proba(0, 20), time=WHEN))
+        log.submit(batch("credit", "credit", "2", 0, 20, good_proba(0, 20), role="shadow", time=WHEN))
+    result = runner.invoke(app, ["rollout", "compare", "credit"])
+    assert result.exit_code == NO_DATA
+    assert ("the 20 shadow predictions of endpoint 'credit' in the whole log carry no primary_id linking "
+            "them to the primary predictions they copied") in words(result.output)

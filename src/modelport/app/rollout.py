@@ -6,7 +6,8 @@ summarises each served version when canaries or A/B arms ran. Promotion computes
 only this composition layer may import both.
 
 A shadow is compared from the moment it started: the primary rows before the first one it copied
-were never offered to it, so they do not count as lost copies.
+were never offered to it, so they do not count as lost copies. Shadow rows without a ``primary_id``
+(logged by a writer that did not link them) cannot be paired and are left out.
 """
 
 from __future__ import annotations
@@ -76,6 +77,11 @@ def shadow_sections(frame: pd.DataFrame, *, min_rows: int = 30, top: int | None 
     for endpoint, rows in _endpoints(frame).items():
         for shadow in shadow_versions(rows):
             primary, copies = split_roles(rows, shadow)
+            if LINK not in copies:
+                continue
+            copies = copies[copies[LINK].notna()]
+            if copies.empty:
+                continue
             primary = _since_first_copy(primary, copies)
             comparison = compare_shadow(primary, copies, min_rows=min_rows, top=top)
             found.append(ShadowSection(endpoint, shadow, tuple(sorted(set(_labels(primary)))), comparison))

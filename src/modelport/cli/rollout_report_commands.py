@@ -126,6 +126,11 @@ def compare_command(
     first, last = _window(since, start, end)
     frame = endpoint_log(Settings.from_env().predictions, endpoint, first, last)
     sections = shadow_sections(frame, min_rows=min_rows, top=top)
+    shadows = int((frame["role"] == "shadow").sum())
+    if not sections and shadows:
+        raise InsufficientDataError(
+            f"the {shadows:,} shadow predictions of endpoint {endpoint!r} in {_span(first, last)} carry no "
+            "primary_id linking them to the primary predictions they copied, so none can be paired")
     if not sections:
         raise InsufficientDataError(
             f"no shadow predictions of endpoint {endpoint!r} in {_span(first, last)} ({len(frame):,} rows "
