@@ -28,6 +28,7 @@
     │   └── DeadlineExceededError            a request outlived its deadline; .seconds
     ├── ConfigError (ValueError)             a settings file that cannot be read or holds a bad value
     ├── AlertsFiredError                     a monitoring report fired alerts; .alerts
+    ├── InsufficientDataError (ValueError)   the log holds too little to analyse (an arm without outcomes)
     └── MissingDependencyError (ImportError) an optional extra is not installed; .pip_command
 
 Adapters (HTTP, CLI) own the one table that maps these to status and exit codes.
@@ -172,6 +173,11 @@ class AlertsFiredError(ModelportError):
         shown = "; ".join(self.alerts[:5])
         more = f"; and {len(self.alerts) - 5} more" if len(self.alerts) > 5 else ""
         super().__init__(f"{len(self.alerts)} alert(s) fired: {shown}{more}")
+
+
+class InsufficientDataError(ModelportError, ValueError):
+    """The prediction log (or its feedback) holds too little to analyse: no shadow rows, an A/B arm
+    without outcomes, outcomes that are not numbers."""
 
 
 class BatchError(ModelportError):

@@ -9,6 +9,7 @@ import os
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import typer
@@ -23,7 +24,7 @@ from modelport.cli.monitor_commands import (
     parse_window,
     time_range,
 )
-from modelport.predictions import FeedbackStore, PredictionBatch, PredictionLog
+from modelport.predictions import FeedbackStore, PredictionBatch, PredictionLog, joined
 from modelport.registry.service import Registry
 from modelport.settings import Settings
 from tests.prediction_logs import START, credit_halves, pack_credit, prediction_log
@@ -235,3 +236,75 @@ def test_a_bare_name_leaves_shadow_copies_out_and_a_version_keeps_them() -> None
     every = callers_traffic(frame, PredictionQuery("credit", None, None, None))
     assert every["role"].tolist() == ["primary", "canary"]
     assert len(callers_traffic(frame, PredictionQuery("credit", "2", None, None))) == 4
+
+
+def _log_rollout(steady: pd.DataFrame) -> None:
+    """credit:1 answers the steady rows; credit:2 shadows the first 1,500 (its "good" lowered by 0.2 for
+    amounts above 1,300); credit:3 answers every fifth request as a canary."""
+    features = [c for c in steady if c.startswith("input.")]
+    with PredictionLog(Settings.from_env().predictions, flush_interval_s=3600) as log:
+        for k, at in enumerate(range(0, len(steady), 50)):
+            part = steady.iloc[at:at + 50]
+            inputs = part[features].set_axis([c.removeprefix("input.") for c in features], axis=1)
+            proba = part[["proba.bad", "proba.good"]].to_numpy()
+            version, role = ("3", "canary") if k % 5 == 4 else ("1", "primary")
+            ids = [f"{role}-{i}" for i in part["id"]]
+            when = part["time"].iloc[0].floor("us").to_pydatetime()
+            common = {"endpoint": "credit", "model": "credit", "inputs": inputs, "labels": ["bad", "good"],
+                      "time": when}
+            log.submit(PredictionBatch(version=version, role=role, predictions=part["prediction"].to_numpy(),
+                                       probabilities=proba, latency_ms=float(part["latency_ms"].mean()),
+                                       ids=ids, **common))
+            if at >= 1500:
+                continue
+            good = np.clip(proba[:, 1] - np.where(inputs["Amount"] > 1300, 0.2, 0.0), 0.0, 1.0)
+            shadow = np.column_stack([1 - good, good])
+            log.submit(PredictionBatch(version="2", role="shadow", primary_ids=ids, probabilities=shadow,
+                                       predictions=np.where(good >= 0.5, "good", "bad").astype(object),
+                                       latency_ms=2 * float(part["latency_ms"].mean()),
+                                       **common))
+
+
+def test_the_report_has_a_rollout_section_with_promotions_numbers(registered: dict[str, Path],
+                                                                  tmp_path: Path) -> None:
+    from modelport.promotion import compare_shadow, split_roles, window_statistics
+    from modelport.reports.jsonio import plain
+
+    _log_rollout(pd.read_parquet(registered["steady"]))
+    result = runner.invoke(app, ["monitor", "report", "credit", *RANGE, "--json", "--no-importance"])
+    assert result.exit_code == 0, result.output
+    rollout = json.loads(result.stdout)["rollout"]
+    frame = joined(Settings.from_env().predictions, "credit", *(r.removesuffix("Z") for r in RANGE[1::2]))
+    expected = compare_shadow(*split_roles(frame, "credit:2"), min_rows=30)
+    (shadow,) = rollout["shadows"]
+    assert shadow == {"endpoint": "credit", "shadow": "credit:2", "primaries": ["credit:1", "credit:3"],
+                      **plain(expected.to_dict())}
+    assert (shadow["pairs"], shadow["missing_shadow"]) == (1500, 954)
+    assert 0.0 < shadow["agreement"] < 1.0
+    top = shadow["segments"][0]
+    assert (top["feature"], top["segment"]) == ("Amount", "(1300.0, 4000.0]")
+    assert top["mean_difference"] > 0.15
+    stats = window_statistics(frame)
+    assert [v["version"] for v in rollout["versions"]] == ["credit:1", "credit:3"]
+    for row in rollout["versions"]:
+        version = stats[row["version"]]
+        assert (row["requests"], row["errors"], row["p99_ms"]) == (version.requests, version.errors,
+                                                                  version.p99_ms)
+        shares = pd.Series(version.predictions).value_counts(normalize=True)
+        assert row["predictions"] == pytest.approx(shares.to_dict())
+    assert rollout["versions"][1]["roles"] == ["canary"]
+    out = tmp_path / "report.html"
+    html = runner.invoke(app, ["monitor", "report", "credit", *RANGE, "--no-importance", "--out", str(out)])
+    assert html.exit_code == 0, html.output
+    page = out.read_text()
+    assert '<section id="rollout"><h2>Rollout</h2>' in page
+    assert "credit:2 against the primary: disagreement by segment" in page
+    assert "credit: predictions per version" in page
+    assert "Latency of the paired requests" in page
+
+
+def test_a_report_without_shadows_canaries_or_arms_has_no_rollout(registered: dict[str, Path]) -> None:
+    result = runner.invoke(app, ["monitor", "report", "credit", *RANGE, "--json", "--no-importance",
+                                 "--predictions", str(registered["two"])])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["rollout"] is None

@@ -31,6 +31,7 @@ EXIT_CODES: tuple[tuple[type[BaseException], int], ...] = (
     (errors.ConfigError, 2),
     (errors.DeployError, 7),
     (errors.AlertsFiredError, 8),
+    (errors.InsufficientDataError, 11),
     (errors.RejectRateError, 10),
     (errors.BatchError, 9),
     (errors.ModelportError, 1),

@@ -8,9 +8,10 @@ alias, else the latest version), or from ``--ref``. A bare name reports the traf
 come from the loader the composition root passes in (:func:`read_log`: the prediction log under
 ``$MODELPORT_HOME`` joined with its feedback), or from ``--predictions FILE.parquet``, a frame in
 the layout :mod:`modelport.reports.inputs` describes. The serving processes' CPU and memory come
-from the resource samples the log keeps beside the predictions (none with ``--predictions``). The
-reports package (scipy, scikit-learn,
-plotly) loads only when the command runs, so the rest of the CLI starts fast.
+from the resource samples the log keeps beside the predictions (none with ``--predictions``). When
+the rows hold shadow copies, canaries or A/B arms, the report gains a rollout section
+(:mod:`modelport.app.rollout`). The reports package (scipy, scikit-learn, plotly) loads only when
+the command runs, so the rest of the CLI starts fast.
 """
 
 from __future__ import annotations
@@ -269,6 +270,7 @@ def report_command(loader: PredictionLoader, resources: ResourceLoader | None = 
         ] = False,
     ) -> None:
         """Drift, performance, feature importance and operations of a model; exit 8 when an alert fires."""
+        from modelport.app.rollout import rollout_section
         from modelport.monitoring.performance import Bound
         from modelport.reports import ReportConfig, build_report, load_reference, render_html, render_json
 
@@ -279,7 +281,8 @@ def report_command(loader: PredictionLoader, resources: ResourceLoader | None = 
         target = resolve(name, ref)
         read = file_loader(predictions) if predictions is not None else loader
         query = PredictionQuery(target.model, target.version, first, last)
-        frame = callers_traffic(read(query), query)
+        logged = read(query)
+        frame = callers_traffic(logged, query)
         reference = load_reference(target.reference_path, target.reference_version)
         config = ReportConfig(bounds=bounds, tolerances=tolerances)
         if max_error_rate is not None:
@@ -290,7 +293,7 @@ def report_command(loader: PredictionLoader, resources: ResourceLoader | None = 
         predict = predictor(target.reference_path, allow_env_mismatch) if importance and labelled else None
         samples = resources(query) if resources is not None and predictions is None else None
         result = build_report(reference, frame, window=span, since=first, until=last, config=config,
-                              predict=predict, resources=samples)
+                              predict=predict, resources=samples, rollout=rollout_section(logged))
         if as_json and out is None:
             sys.stdout.write(render_json(result) + "\n")
         else:

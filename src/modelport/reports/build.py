@@ -48,6 +48,7 @@ from modelport.reports.results import (
     Trend,
     WindowReport,
 )
+from modelport.reports.rollout import RolloutSection
 from modelport.reports.summary import summarize
 from modelport.reports.trends import drift_trends, metric_trends
 
@@ -257,8 +258,8 @@ def fit_monitors(reference: Reference, predictions: pd.DataFrame, config: Report
 def build_report(reference: Reference, predictions: pd.DataFrame, *, window: str | int = "1h",
                  since: TimeLike | None = None, until: TimeLike | None = None,
                  config: ReportConfig | None = None, predict: Predict | None = None,
-                 monitors: Monitors | None = None, resources: pd.DataFrame | None = None
-                 ) -> MonitorReport:
+                 monitors: Monitors | None = None, resources: pd.DataFrame | None = None,
+                 rollout: RolloutSection | None = None) -> MonitorReport:
     """The monitoring report of ``predictions`` (the prediction-log frame) against ``reference``.
 
     ``monitors`` (from :func:`fit_monitors` on an earlier frame) are reused when they fit this
@@ -308,5 +309,6 @@ def build_report(reference: Reference, predictions: pd.DataFrame, *, window: str
                       reference.version, len(reference.inputs), tuple(monitors.features))
     label = window if isinstance(window, str) else f"{window} predictions"
     draft = MonitorReport(model, label, overall.span.start, overall.span.end, reports, overall, features,
-                          outputs, metrics, distributions, importance, Summary((), (), ()), tuple(notes))
+                          outputs, metrics, distributions, importance, Summary((), (), ()), tuple(notes),
+                          rollout)
     return replace(draft, summary=summarize(draft, config))

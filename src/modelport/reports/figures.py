@@ -11,6 +11,7 @@ import plotly.graph_objects as go
 from modelport.monitoring.drift import DriftResult
 from modelport.monitoring.performance import PerformanceResult
 from modelport.reports.results import Distribution, MonitorReport, Trend, WindowReport
+from modelport.reports.rollout import ShadowSection, VersionRow
 
 Figure = Any
 REFERENCE = "#7f7f7f"
@@ -175,3 +176,46 @@ def traffic(report: MonitorReport) -> Figure | None:
                                 line={"color": "#000000"}))
     return _layout(figure, "Requests per window by status class", barmode="stack", yaxis_title="requests",
                    yaxis2={"title": "per second", "overlaying": "y", "side": "right", "rangemode": "tozero"})
+
+
+def version_predictions(rows: Sequence[VersionRow]) -> Figure | None:
+    """What each served version of one endpoint predicted: its share of predictions in each bin."""
+    if not rows:
+        return None
+    figure = go.Figure([go.Bar(x=list(row.bins), y=list(row.shares), name=row.version) for row in rows])
+    return _layout(figure, f"{rows[0].endpoint}: predictions per version", barmode="group",
+                   yaxis_title="share of predictions")
+
+
+def shadow_segments(found: ShadowSection) -> Figure | None:
+    """Where a shadow disagrees with the primary most: its disagreement in each feature segment."""
+    segments = found.comparison.segments
+    if not segments:
+        return None
+    names = [f"{s.feature} {s.segment}" for s in segments]
+    figure = go.Figure(go.Bar(
+        x=[s.disagreement for s in segments], y=names, orientation="h", marker_color=CURRENT,
+        customdata=[[s.rows, s.mean_difference] for s in segments],
+        hovertemplate="%{y}: %{x:.1%} disagree over %{customdata[0]} pairs, "
+                      "mean difference %{customdata[1]:.3g}<extra></extra>"))
+    figure.update_yaxes(autorange="reversed")
+    figure.update_xaxes(tickformat=".0%")
+    return _layout(figure, f"{found.shadow} against the primary: disagreement by segment",
+                   height=max(300, 80 + 24 * len(segments)), xaxis_title="share of pairs that disagree")
+
+
+def shadow_latency(shadows: Sequence[ShadowSection]) -> Figure | None:
+    """Latency percentiles of each shadow beside those of the primary rows it was paired with."""
+    if not shadows:
+        return None
+    figure = go.Figure()
+    names = ["p50", "p95", "p99"]
+    for found in shadows:
+        c = found.comparison
+        for side, latency, colour in (("primary", c.primary_latency, REFERENCE),
+                                      ("shadow", c.shadow_latency, CURRENT)):
+            label = f"{found.shadow} {side}" if len(shadows) > 1 else side
+            figure.add_trace(go.Bar(x=names, y=[latency.p50_ms, latency.p95_ms, latency.p99_ms], name=label,
+                                    marker_color=colour if len(shadows) == 1 else None))
+    return _layout(figure, "Latency of the paired requests: primary and shadow", barmode="group",
+                   yaxis_title="ms")

@@ -1,8 +1,9 @@
 """A report as one self-contained HTML file: plotly.js embedded once, no network fetch of any kind.
 
 The summary comes first, then a section per area (data drift, prediction drift, performance, feature
-importance, operations). The report's JSON is embedded too (``<script id="report-data">``), so the
-numbers behind every figure and table can be read back from the file.
+importance, operations, and the rollout when shadows, canaries or A/B arms ran). The report's JSON is
+embedded too (``<script id="report-data">``), so the numbers behind every figure and table can be read
+back from the file.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from modelport.errors import MissingDependencyError
 from modelport.monitoring.drift import DriftResult, FeatureDrift
 from modelport.reports.jsonio import render_json
 from modelport.reports.results import MonitorReport, Trend
+from modelport.reports.rollout import RolloutSection
 from modelport.reports.summary import num, pct, when
 
 STYLE = """
@@ -171,6 +173,39 @@ def operations_section(page: Page, report: MonitorReport, figures: Any) -> None:
     page.add("</section>")
 
 
+def _shadow_rows(section: RolloutSection) -> list[list[object]]:
+    rows: list[list[object]] = []
+    for found in section.shadows:
+        c = found.comparison
+        rows.append([found.endpoint, found.shadow, ", ".join(found.primaries), c.pairs, pct(c.agreement),
+                     c.mean_difference, c.max_difference, c.missing_shadow, c.shadow_failures,
+                     c.primary_latency.p99_ms, c.shadow_latency.p99_ms])
+    return rows
+
+
+def rollout_section(page: Page, section: RolloutSection, figures: Any) -> None:
+    page.add('<section id="rollout"><h2>Rollout</h2>')
+    if section.shadows:
+        page.add("<h3>Shadows</h3><p>Each shadow's answers paired with the primary answers it copied "
+                 "(agreement: same label, or numbers within 1e-6; difference: of the class "
+                 "probabilities, or of the numbers).</p>")
+        page.add(table(["endpoint", "shadow", "against", "pairs", "agreement", "mean difference",
+                        "max difference", "copies lost", "shadow failures", "primary p99 ms",
+                        "shadow p99 ms"], _shadow_rows(section)))
+        page.figure(figures.shadow_latency(section.shadows))
+        for found in section.shadows:
+            page.figure(figures.shadow_segments(found))
+    if section.versions:
+        page.add("<h3>Versions</h3>")
+        rows = [[v.endpoint, v.version, ", ".join(v.roles), v.requests, pct(v.error_rate), v.p50_ms, v.p99_ms]
+                for v in section.versions]
+        headers = ["endpoint", "version", "roles", "requests", "server errors", "p50 ms", "p99 ms"]
+        page.add(table(headers, rows))
+        for endpoint in dict.fromkeys(v.endpoint for v in section.versions):
+            page.figure(figures.version_predictions([v for v in section.versions if v.endpoint == endpoint]))
+    page.add("</section>")
+
+
 def render_html(report: MonitorReport) -> str:
     """The report as one HTML document that opens offline."""
     try:
@@ -191,6 +226,8 @@ def render_html(report: MonitorReport) -> str:
     performance_section(page, report, figures)
     importance_section(page, report, figures)
     operations_section(page, report, figures)
+    if report.rollout is not None:
+        rollout_section(page, report.rollout, figures)
     if report.notes:
         page.add('<section id="notes"><h2>Notes</h2>' + _items(report.notes) + "</section>")
     data = render_json(report, indent=None).replace("</", "<\\/")

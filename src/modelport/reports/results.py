@@ -18,6 +18,7 @@ from modelport.monitoring.importance import ImportanceResult
 from modelport.monitoring.performance import PerformanceResult
 from modelport.reports.operations import Operations
 from modelport.reports.resources import ResourceUse
+from modelport.reports.rollout import RolloutSection
 
 
 def iso(moment: pd.Timestamp | None) -> str | None:
@@ -214,6 +215,8 @@ class MonitorReport:
     importance: ImportanceResult | None
     summary: Summary
     notes: tuple[str, ...] = field(default=())
+    #: shadows, canaries and A/B arms in the range (computed by the composition root); None when none ran
+    rollout: RolloutSection | None = None
 
     @property
     def alerts(self) -> tuple[Alert, ...]:
@@ -239,4 +242,5 @@ class MonitorReport:
                 "distributions": [d.to_dict() for d in self.distributions],
                 "importance": None if self.importance is None else self.importance.to_dict(),
                 "overall": self.overall.to_dict(), "windows": [w.to_dict() for w in self.windows],
-                "notes": list(self.notes)}
+                "notes": list(self.notes),
+                "rollout": None if self.rollout is None else self.rollout.to_dict()}
