@@ -16,6 +16,9 @@ REGISTRY_URL_VARIABLE = "MODELPORT_REGISTRY_URL"
 ARTIFACTS_VARIABLE = "MODELPORT_ARTIFACTS"
 USER_VARIABLE = "MODELPORT_USER"
 LOG_SALT_VARIABLE = "MODELPORT_LOG_SALT"
+ADMIN_TOKEN_VARIABLE = "MODELPORT_ADMIN_TOKEN"
+INFERENCE_TOKEN_VARIABLE = "MODELPORT_INFERENCE_TOKEN"
+SERVER_VARIABLE = "MODELPORT_SERVER"
 
 
 def _os_user() -> str:
@@ -38,6 +41,12 @@ class Settings:
     user: str
     #: the secret mixed into hashed prediction-log columns (``--log-hash``)
     log_salt: str = ""
+    #: the bearer token of the server's admin API (None: the admin API refuses every call)
+    admin_token: str | None = None
+    #: when set, prediction requests must carry it as a bearer token
+    inference_token: str | None = None
+    #: the server ``modelport rollout`` talks to (``--server`` wins)
+    server: str = "http://127.0.0.1:8000"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -49,6 +58,9 @@ class Settings:
             artifacts=env.get(ARTIFACTS_VARIABLE) or str(home / "artifacts"),
             user=env.get(USER_VARIABLE) or _os_user(),
             log_salt=env.get(LOG_SALT_VARIABLE, ""),
+            admin_token=env.get(ADMIN_TOKEN_VARIABLE) or None,
+            inference_token=env.get(INFERENCE_TOKEN_VARIABLE) or None,
+            server=env.get(SERVER_VARIABLE) or "http://127.0.0.1:8000",
         )
 
     @property
@@ -70,6 +82,8 @@ SERVE_KEYS: dict[str, tuple[type, ...]] = {
     "log_predictions": (bool,), "log_sample_rate": (int, float), "log_exclude": (list,),
     "log_hash": (list,), "log_flush_interval": (int, float), "inline_below_ms": (int, float),
     "dashboard": (bool,), "monitor_interval": (int, float), "monitor_range": (str,),
+    "shadow_queue": (int,), "keep_warm": (int, float), "plan_poll": (int, float),
+    "canary_tick": (int, float),
 }
 
 

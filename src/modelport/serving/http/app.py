@@ -85,6 +85,8 @@ def create_app(service: Service, metrics: ServingMetrics,
     """
     instrument = Instrument(service, metrics)
     spec: dict[str, bytes] = {}
+    service.shadows.observe = metrics.shadow
+    service.deployments.on_key_missing = lambda endpoint: metrics.key_missing.labels(endpoint).inc()
 
     async def healthz(request: Request, call: Call) -> Response:
         stalled = service.stalled()
