@@ -17,6 +17,7 @@ canary has nothing to be judged on: the loop is not started and canaries move on
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 from typing import Any
@@ -69,7 +70,15 @@ def extension(context: ExtensionContext) -> Extension:
     token = options.get("admin_token")
     tasks: list[Task] = []
 
+    async def read_endpoint_plans() -> None:
+        # every endpoint is known, and its versions loaded, before the first request
+        try:
+            await sync.sync()
+        except Exception:  # the registry is down: serve the models, and follow plans once it is back
+            log.exception("endpoint plans could not be read at start; retrying every %g s", poll)
+
     async def follow_endpoint_plans() -> None:
+        await asyncio.sleep(poll)
         await sync.run()
 
     tasks.append(follow_endpoint_plans)
@@ -82,4 +91,5 @@ def extension(context: ExtensionContext) -> Extension:
             await loop.run()
 
         tasks.append(judge_canaries)
-    return Extension(routes=admin.routes(sync, str(token) if token else None), tasks=tasks)
+    return Extension(routes=admin.routes(sync, str(token) if token else None), tasks=tasks,
+                     startup=[read_endpoint_plans])

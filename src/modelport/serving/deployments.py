@@ -6,6 +6,8 @@ from then on a request to the endpoint costs a dict lookup, an optional key read
 the pure policy :func:`modelport.rollout.route`. Readiness is read from the served versions at the
 moment of the call, so a version whose golden check failed, or one still loading, takes nothing.
 Setting a plan swaps one reference: requests already routed finish on the version they got.
+A shadow version always computes on its own model thread, never inline on the event loop, so
+even a shadow slow on some input cannot hold up the callers' requests.
 """
 
 from __future__ import annotations
@@ -121,6 +123,10 @@ class Deployments:
     def set(self, plan: EndpointPlan, keys: Mapping[str, str]) -> Deployment:
         """Serve ``plan`` on its endpoint, references mapped to served keys by ``keys``."""
         routed = routed_plan(plan, keys)
+        for key in routed.shadows:
+            served = self._lookup(key)
+            if served is not None:  # a shadow never computes on the event loop the callers share
+                served.batcher.inline_below_s = 0.0
         source = plan.ab.key if plan.ab is not None else plan.canary.key if plan.canary is not None else None
         deployment = Deployment(plan, routed, source, dict(keys))
         self._endpoints[plan.endpoint] = deployment

@@ -123,6 +123,9 @@ def create_app(service: Service, metrics: ServingMetrics,
         await service.start()
         # everything loaded so far (libraries, models) lives as long as the process: keep it out
         # of the collector's full passes, which otherwise walk it all and stall every request
+        for extension in extensions:
+            for step in extension.startup:
+                await step()
         gc.collect()
         gc.freeze()
         loop = asyncio.get_running_loop()
