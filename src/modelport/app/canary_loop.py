@@ -27,7 +27,7 @@ from modelport.predictions.reader import joined, read_predictions
 from modelport.promotion.canary import Action, CanaryState, Decision, Phase, evaluate, start
 from modelport.promotion.window import WindowStats, window_statistics
 from modelport.registry.endpoints import ROLLBACK, STEP
-from modelport.rollout.plan import EndpointPlan
+from modelport.rollout.plan import EndpointPlan, parse_plan
 
 log = logging.getLogger("modelport.rollout")
 
@@ -87,7 +87,9 @@ class CanaryLoop:
         canary = plan.canary
         assert canary is not None
         registry = self.sync.registry
-        record = self.sync.records[endpoint]
+        record = registry.endpoints.get(endpoint)  # fresh: the state moves without a new revision
+        if record is None or parse_plan(endpoint, record.plan) != plan:
+            raise RuntimeError(f"the plan of {endpoint} changed meanwhile; judged at the next tick")
         now = self.clock()
         state = restore(record.state, plan, now)
         primary = self.sync.resolve(plan.primary)
