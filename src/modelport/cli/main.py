@@ -14,6 +14,7 @@ from modelport.cli import (
     import_commands,
     monitor_commands,
     registry_commands,
+    rollout_commands,
     serve_commands,
 )
 
@@ -35,6 +36,8 @@ app.command("feedback")(feedback_commands.feedback_command)
 app.command("serve")(serve_commands.serve_command(serve_commands.resolve_ref))
 app.add_typer(monitor_commands.monitor_app(monitor_commands.read_log))
 app.command("batch")(batch_commands.batch_command)
+# the rollout group: server actions here; the log-reading reports register into the same group
+app.add_typer(rollout_commands.rollout_app)
 
 
 def main() -> None:
