@@ -3,6 +3,8 @@ logged with version and role; sticky A/B arms; admin API auth."""
 
 from __future__ import annotations
 
+import json
+import shutil
 from collections import Counter
 from pathlib import Path
 
@@ -11,6 +13,7 @@ import pytest
 
 from modelport.predictions.reader import read_predictions
 from modelport.settings import Settings
+from tests.artifacts import resign
 from tests.rollout_models import ROW, TOKEN, admin, config, pack_versions, register
 from tests.serving_processes import serve, wait_until
 
@@ -120,3 +123,41 @@ def test_without_an_admin_token_the_admin_api_is_off(versions: list[Path], tmp_p
             refused = admin(server.url, "POST", "/reload", token=token)
             assert refused.status_code == 403
             assert "MODELPORT_ADMIN_TOKEN" in refused.json()["error"]
+
+
+def _tampered(source: Path, target: Path) -> Path:
+    """A copy whose golden outputs no longer match the model, re-signed as another packer would."""
+    shutil.copytree(source, target)
+    outputs = target / "golden" / "outputs.json"
+    data = json.loads(outputs.read_text())
+    data["probabilities"][2] = [p + 0.25 for p in data["probabilities"][2]]
+    outputs.write_text(json.dumps(data))
+    resign(target)
+    return target
+
+
+def test_a_version_failing_its_golden_check_never_takes_traffic_whatever_the_plan(
+        versions: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MODELPORT_ADMIN_TOKEN", TOKEN)
+    registry = register(versions)
+    registry.register(_tampered(versions[1], tmp_path / "tampered"), name="numbers")  # numbers:4
+    plans = """
+endpoints:
+  scoring:
+    primary: 'numbers:1'
+    canary: {ref: 'numbers:4', steps: [90, 100], weight: 90}
+    shadows: ['numbers:4']
+canary_tick: 0
+"""
+    with serve("serve", "--config", str(config(tmp_path, plans))) as server:
+        status = admin(server.url, "GET", "/endpoints/scoring").json()
+        assert status["routing"]["versions"]["numbers:4"] == {"served": "numbers:4", "ready": False}
+        answers = [httpx.post(f"{server.url}/v1/models/scoring:predict", json={"instances": [ROW]})
+                   for _ in range(30)]
+        assert {a.status_code for a in answers} == {200}
+        assert {(a.headers["Modelport-Version"], a.headers["Modelport-Role"]) for a in answers} == \
+            {("numbers:1", "primary")}
+        assert admin(server.url, "GET", "/endpoints/scoring").json()["shadow_copies"] == \
+            {"answered": 0, "failed": 0, "dropped": 0}
+        # the server itself stays ready: only versions served from the start decide that
+        assert httpx.get(f"{server.url}/v2/health/ready").status_code == 200
