@@ -17,6 +17,9 @@ ARTIFACTS_VARIABLE = "MODELPORT_ARTIFACTS"
 USER_VARIABLE = "MODELPORT_USER"
 LOG_SALT_VARIABLE = "MODELPORT_LOG_SALT"
 IMAGE_REGISTRY_VARIABLE = "MODELPORT_IMAGE_REGISTRY"
+ADMIN_TOKEN_VARIABLE = "MODELPORT_ADMIN_TOKEN"
+INFERENCE_TOKEN_VARIABLE = "MODELPORT_INFERENCE_TOKEN"
+SERVER_VARIABLE = "MODELPORT_SERVER"
 
 
 def _os_user() -> str:
@@ -41,6 +44,12 @@ class Settings:
     log_salt: str = ""
     #: the container registry images are pushed to (``registry.example.com/team``); "" for none
     image_registry: str = ""
+    #: the bearer token of the server's admin API (None: the admin API refuses every call)
+    admin_token: str | None = None
+    #: when set, prediction requests must carry it as a bearer token
+    inference_token: str | None = None
+    #: the server ``modelport rollout`` talks to (``--server`` wins)
+    server: str = "http://127.0.0.1:8000"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -53,6 +62,9 @@ class Settings:
             user=env.get(USER_VARIABLE) or _os_user(),
             log_salt=env.get(LOG_SALT_VARIABLE, ""),
             image_registry=env.get(IMAGE_REGISTRY_VARIABLE, "").rstrip("/"),
+            admin_token=env.get(ADMIN_TOKEN_VARIABLE) or None,
+            inference_token=env.get(INFERENCE_TOKEN_VARIABLE) or None,
+            server=env.get(SERVER_VARIABLE) or "http://127.0.0.1:8000",
         )
 
     @property
@@ -74,6 +86,8 @@ SERVE_KEYS: dict[str, tuple[type, ...]] = {
     "log_predictions": (bool,), "log_sample_rate": (int, float), "log_exclude": (list,),
     "log_hash": (list,), "log_flush_interval": (int, float), "inline_below_ms": (int, float),
     "dashboard": (bool,), "monitor_interval": (int, float), "monitor_range": (str,),
+    "shadow_queue": (int,), "keep_warm": (int, float), "plan_poll": (int, float),
+    "canary_tick": (int, float),
 }
 
 

@@ -8,8 +8,8 @@ import pytest
 
 from modelport.cli.serve_commands import build_spec, merge_settings
 from modelport.errors import ConfigError
-from modelport.serving.workers import ModelSource
-from modelport.settings import ServeModel, read_serve_file
+from modelport.serving.workers import ModelSource, WorkerSpec
+from modelport.settings import ServeModel, Settings, read_serve_file
 
 
 def _write(tmp_path: Path, text: str) -> Path:
@@ -122,12 +122,31 @@ endpoints:
     assert "endpoints.credit.canary.steps: must rise strictly" in message
 
 
+def _monitor(spec: WorkerSpec) -> list[tuple[str, dict[str, object]]]:
+    return [(e.factory, dict(e.options)) for e in spec.extensions if e.factory.endswith("monitor:extension")]
+
+
 def test_the_monitoring_extension_follows_the_log_and_its_settings() -> None:
     spec, _ = build_spec((), {"monitor_interval": 5, "monitor_range": "6h", "dashboard": False})
-    assert [(e.factory, dict(e.options)) for e in spec.extensions] == [
+    assert _monitor(spec) == [
         ("modelport.app.monitor:extension", {"dashboard": False, "interval_s": 5.0, "range": "6h"})]
-    assert build_spec((), {})[0].extensions[0].options["interval_s"] == 60.0
-    assert build_spec((), {"log_predictions": False})[0].extensions == ()
-    assert build_spec((), {"dashboard": False, "monitor_interval": 0})[0].extensions == ()
+    assert _monitor(build_spec((), {})[0])[0][1]["interval_s"] == 60.0
+    assert _monitor(build_spec((), {"log_predictions": False})[0]) == []
+    assert _monitor(build_spec((), {"dashboard": False, "monitor_interval": 0})[0]) == []
     with pytest.raises(ConfigError, match="monitor_interval"):
         build_spec((), {"monitor_interval": -1})
+
+
+def test_every_server_follows_endpoint_plans_with_the_admin_token_of_its_environment(tmp_path: Path) -> None:
+    environment = Settings.from_env({"MODELPORT_HOME": str(tmp_path), "MODELPORT_ADMIN_TOKEN": "t0ken",
+                                     "MODELPORT_INFERENCE_TOKEN": "inf-t0ken"})
+    spec, _ = build_spec((), {"keep_warm": 30, "canary_tick": 0, "log_predictions": False}, environment)
+    (rollout,) = spec.extensions
+    assert rollout.factory == "modelport.app.rollout:extension"
+    assert rollout.options["admin_token"] == "t0ken"
+    assert (rollout.options["keep_warm_s"], rollout.options["canary_tick_s"]) == (30.0, 0.0)
+    assert rollout.options["registry"]["url"] == f"sqlite:///{tmp_path / 'registry.db'}"
+    assert spec.config.inference_token == "inf-t0ken"
+    assert "inf-t0ken" not in repr(spec.config)
+    with pytest.raises(ConfigError, match="keep_warm"):
+        build_spec((), {"keep_warm": -1}, environment)

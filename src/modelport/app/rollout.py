@@ -1,149 +1,95 @@
-"""Rollout figures from the prediction log: where promotion's statistics meet the report's section.
+"""The rollout extension of the server: endpoint plans followed from the registry, the admin API,
+and the canary promotion loop.
 
-Reads one endpoint's rows (every model folder of the log can hold them: a shadow or an arm may be
-another model), compares each shadow with the rows that answered the callers it copied, and
-summarises each served version when canaries or A/B arms ran. Promotion computes, reports renders;
-only this composition layer may import both.
+``modelport serve`` adds ``ExtensionSpec(FACTORY, options)`` to every worker. Options:
 
-A shadow is compared from the moment it started: the primary rows before the first one it copied
-were never offered to it, so they do not count as lost copies. Shadow rows without a ``primary_id``
-(logged by a writer that did not link them) cannot be paired and are left out.
+- ``registry`` (required): ``{"url", "artifacts", "user"}``, the registry holding the plans;
+- ``admin_token``: the bearer token of ``/admin``; None or absent: the admin API refuses (403);
+- ``poll_s`` (default 1): how often plans and aliases are re-read;
+- ``keep_warm_s`` (default 600): how long a version no plan names any more stays loaded;
+- ``canary_tick_s`` (default 5; 0: no loop): how often running canaries are judged;
+- ``allow_env_mismatch``, ``device``: how versions a plan names are loaded.
+
+Every worker follows the plans and answers the admin API; with several workers (a ``shared_dir``)
+only the worker holding the canary lock runs the promotion loop. Without a prediction log a
+canary has nothing to be judged on: the loop is not started and canaries move only by hand.
 """
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Sequence
+import asyncio
+import logging
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
+from modelport.app import admin
+from modelport.app.canary_loop import LOCK_FILE, CanaryLoop
+from modelport.app.monitor import Leader
+from modelport.app.plan_sync import PlanSync
+from modelport.errors import ConfigError
+from modelport.registry.config import RegistryConfig
+from modelport.registry.service import Registry
+from modelport.serving.extensions import Extension, ExtensionContext, Task
 
-from modelport.predictions import joined
-from modelport.predictions.reader import TimeLike
-from modelport.promotion import LINK, compare_shadow, shadow_versions, split_roles, window_statistics
-from modelport.promotion.window import SERVED_ROLES
-from modelport.reports.rollout import RolloutSection, ShadowSection, VersionRow
+log = logging.getLogger("modelport.rollout")
 
-__all__ = ["endpoint_log", "rollout_section", "shadow_sections", "version_rows"]
-
-#: roles that mean more than one version answered on purpose
-TRIAL_ROLES = ("canary", "arm")
-#: prediction bins of a numeric output
-NUMERIC_BINS = 10
-#: labels shown by name before the rest go to ``other``
-LEVELS = 20
+FACTORY = "modelport.app.rollout:extension"
+OPTIONS = ("registry", "admin_token", "poll_s", "keep_warm_s", "canary_tick_s", "allow_env_mismatch",
+           "device")
 
 
-def endpoint_log(root: Path, endpoint: str, since: TimeLike | None = None,
-                 until: TimeLike | None = None) -> pd.DataFrame:
-    """Every row logged for ``endpoint`` in ``[since, until)``, joined with its feedback, in time order."""
-    models = sorted(folder.name.removeprefix("model=") for folder in root.glob("model=*") if folder.is_dir())
-    frames = [frame[frame["endpoint"].astype(str) == endpoint]
-              for frame in (joined(root, model, since, until) for model in models)]
-    found = [frame for frame in frames if len(frame)]
-    if not found:
-        return joined(root, endpoint, since, until).iloc[:0]
-    merged = pd.concat(found, ignore_index=True) if len(found) > 1 else found[0].reset_index(drop=True)
-    return merged.sort_values("time", kind="stable").reset_index(drop=True)
+class _CanaryLeader(Leader):
+    """The monitor's lock-file leadership, on a file of its own."""
+
+    def __init__(self, shared_dir: Path | None) -> None:
+        super().__init__(shared_dir)
+        self.path = None if shared_dir is None else shared_dir / LOCK_FILE
 
 
-def _endpoints(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    names = frame["endpoint"] if "endpoint" in frame else frame["model"]
-    return {str(name): rows for name, rows in frame.groupby(names.astype(str), sort=True)}
+def _seconds(options: dict[str, Any], key: str, default: float) -> float:
+    value = options.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise ConfigError(f"rollout option {key} must be a number of seconds, not below 0; got {value!r}")
+    return float(value)
 
 
-def _labels(frame: pd.DataFrame) -> pd.Series:
-    return frame["model"].astype(str) + ":" + frame["version"].astype(str)
+def extension(context: ExtensionContext) -> Extension:
+    options = dict(context.options)
+    unknown = set(options) - set(OPTIONS)
+    if unknown:
+        raise ConfigError(f"unknown rollout options: {', '.join(sorted(unknown))}")
+    where = options.get("registry")
+    if not isinstance(where, dict):
+        raise ConfigError("the rollout extension needs registry: {url, artifacts, user}")
+    registry = Registry(RegistryConfig(url=str(where["url"]), artifacts=str(where["artifacts"]),
+                                       user=str(where["user"])))
+    poll = _seconds(options, "poll_s", 1.0) or 1.0
+    sync = PlanSync(context.service, registry, allow_env_mismatch=bool(options.get("allow_env_mismatch")),
+                    device=str(options.get("device", "cpu")),
+                    keep_warm_s=_seconds(options, "keep_warm_s", 600.0), poll_s=poll)
+    token = options.get("admin_token")
+    tasks: list[Task] = []
 
+    async def read_endpoint_plans() -> None:
+        # every endpoint is known, and its versions loaded, before the first request
+        try:
+            await sync.sync()
+        except Exception:  # the registry is down: serve the models, and follow plans once it is back
+            log.exception("endpoint plans could not be read at start; retrying every %g s", poll)
 
-def _since_first_copy(primary: pd.DataFrame, shadow: pd.DataFrame) -> pd.DataFrame:
-    if "time" not in primary or LINK not in shadow:
-        return primary
-    copied = primary["id"].isin(shadow[LINK])
-    if not copied.any():
-        return primary
-    started: pd.DataFrame = primary[primary["time"] >= primary.loc[copied, "time"].min()]
-    return started
+    async def follow_endpoint_plans() -> None:
+        await asyncio.sleep(poll)
+        await sync.run()
 
+    tasks.append(follow_endpoint_plans)
+    tick = _seconds(options, "canary_tick_s", 5.0)
+    service_log = context.service.log
+    if tick > 0 and service_log is not None:
+        loop = CanaryLoop(sync, Path(service_log.root), _CanaryLeader(context.shared_dir), tick)
 
-def shadow_sections(frame: pd.DataFrame, *, min_rows: int = 30, top: int | None = 20
-                    ) -> tuple[ShadowSection, ...]:
-    """Each shadow of each endpoint in ``frame`` compared with the primary rows it copied."""
-    if "role" not in frame:
-        return ()
-    found = []
-    for endpoint, rows in _endpoints(frame).items():
-        for shadow in shadow_versions(rows):
-            primary, copies = split_roles(rows, shadow)
-            if LINK not in copies:
-                continue
-            copies = copies[copies[LINK].notna()]
-            if copies.empty:
-                continue
-            primary = _since_first_copy(primary, copies)
-            comparison = compare_shadow(primary, copies, min_rows=min_rows, top=top)
-            found.append(ShadowSection(endpoint, shadow, tuple(sorted(set(_labels(primary)))), comparison))
-    return tuple(found)
+        async def judge_canaries() -> None:
+            await loop.run()
 
-
-def _numeric(values: Sequence[Any]) -> bool:
-    return all(isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool | np.bool_)
-               for v in values)
-
-
-def _bins(predictions: dict[str, tuple[Any, ...]]) -> tuple[tuple[str, ...], dict[str, tuple[float, ...]]]:
-    """Shared bins of every version's predictions, and each version's share in each bin."""
-    pooled = [v for values in predictions.values() for v in values]
-    if pooled and _numeric(pooled) and len(set(pooled)) > NUMERIC_BINS:
-        edges = np.histogram_bin_edges(np.asarray(pooled, dtype=float), bins=NUMERIC_BINS)
-        names = tuple(f"[{lo:.4g}, {hi:.4g}{']' if i == NUMERIC_BINS - 1 else ')'}"
-                      for i, (lo, hi) in enumerate(itertools.pairwise(edges)))
-        counts = {version: np.histogram(np.asarray(values, dtype=float), bins=edges)[0]
-                  for version, values in predictions.items()}
-    else:
-        ranked = pd.Series([str(v) for v in pooled], dtype=object).value_counts()
-        kept = sorted(ranked.index[:LEVELS].tolist())
-        names = (*kept, "other") if len(ranked) > LEVELS else tuple(kept)
-        counts = {}
-        for version, values in predictions.items():
-            text = pd.Series([str(v) for v in values], dtype=object)
-            text = text.where(text.isin(kept), "other")
-            counts[version] = np.asarray([int((text == name).sum()) for name in names])
-    shares = {version: tuple(float(c) / max(int(found.sum()), 1) for c in found)
-              for version, found in counts.items()}
-    return names, shares
-
-
-def version_rows(frame: pd.DataFrame) -> tuple[VersionRow, ...]:
-    """Each version that answered callers, for every endpoint where canaries or A/B arms ran."""
-    if "role" not in frame:
-        return ()
-    found = []
-    for endpoint, rows in _endpoints(frame).items():
-        if not rows["role"].isin(list(TRIAL_ROLES)).any():
-            continue
-        stats = window_statistics(rows)
-        if len(stats) < 2:
-            continue
-        served = rows[rows["role"].isin(list(SERVED_ROLES))]
-        labels = _labels(served)
-        names, shares = _bins({version: s.predictions for version, s in stats.items()})
-        for version, s in stats.items():
-            mine = served[labels == version]
-            latency = mine["latency_ms"].to_numpy(dtype=float)
-            found.append(VersionRow(
-                endpoint, version, tuple(sorted(set(mine["role"].astype(str)))), s.requests, s.errors,
-                s.error_rate, float(np.percentile(latency, 50)) if len(latency) else None, s.p99_ms,
-                names, shares[version]))
-    return tuple(found)
-
-
-def rollout_section(frame: pd.DataFrame, *, min_rows: int = 30) -> RolloutSection | None:
-    """The report's rollout section of a log frame; None when it logged no shadow, canary or arm."""
-    shadows = shadow_sections(frame, min_rows=min_rows)
-    versions = version_rows(frame)
-    if not shadows and not versions:
-        return None
-    return RolloutSection(shadows, versions)
+        tasks.append(judge_canaries)
+    return Extension(routes=admin.routes(sync, str(token) if token else None), tasks=tasks,
+                     startup=[read_endpoint_plans])

@@ -14,6 +14,7 @@ from modelport.cli import (
     import_commands,
     monitor_commands,
     registry_commands,
+    rollout_commands,
     rollout_report_commands,
     serve_commands,
 )
@@ -36,10 +37,9 @@ app.command("feedback")(feedback_commands.feedback_command)
 app.command("serve")(serve_commands.serve_command(serve_commands.resolve_ref))
 app.add_typer(monitor_commands.monitor_app(monitor_commands.read_log, monitor_commands.read_resource_log))
 app.command("batch")(batch_commands.batch_command)
-# the rollout group: compare and analyze read the prediction log (rollout_report_commands)
-rollout_app = typer.Typer(name="rollout", no_args_is_help=True, help="Shadow, canary and A/B rollouts.")
-rollout_report_commands.register(rollout_app)
-app.add_typer(rollout_app)
+# the rollout group: server actions (rollout_commands) and reports read from the log (rollout_report_commands)
+rollout_report_commands.register(rollout_commands.rollout_app)
+app.add_typer(rollout_commands.rollout_app)
 
 
 def main() -> None:

@@ -10,7 +10,7 @@ come from the loader the composition root passes in (:func:`read_log`: the predi
 the layout :mod:`modelport.reports.inputs` describes. The serving processes' CPU and memory come
 from the resource samples the log keeps beside the predictions (none with ``--predictions``). When
 the rows hold shadow copies, canaries or A/B arms, the report gains a rollout section
-(:mod:`modelport.app.rollout`). The reports package (scipy, scikit-learn, plotly) loads only when
+(:mod:`modelport.app.rollout_figures`). The reports package (scipy, scikit-learn, plotly) loads only when
 the command runs, so the rest of the CLI starts fast.
 """
 
@@ -270,7 +270,7 @@ def report_command(loader: PredictionLoader, resources: ResourceLoader | None = 
         ] = False,
     ) -> None:
         """Drift, performance, feature importance and operations of a model; exit 8 when an alert fires."""
-        from modelport.app.rollout import rollout_section
+        from modelport.app.rollout_figures import rollout_section
         from modelport.monitoring.performance import Bound
         from modelport.reports import ReportConfig, build_report, load_reference, render_html, render_json
 

@@ -179,8 +179,24 @@ def rollback_command(
     to: Annotated[int | None, typer.Option("--to", help="version to move it to", min=1)] = None,
     reason: REASON = None,
     user: USER = None,
+    server: Annotated[str | None, typer.Option(
+        "--server", help="NAME is an endpoint: roll it back through this running server's admin API "
+                         "(token: $MODELPORT_ADMIN_TOKEN)")] = None,
 ) -> None:
-    """Move an alias back to its previous live target (or --to VERSION), recording why."""
+    """Move an alias back to its previous live target (or --to VERSION), recording why.
+
+    With --server, NAME is an endpoint of that server: its traffic returns to the previous
+    known-good version (a running canary is rolled back, or the alias its primary follows moves back).
+    """
+    if server is not None:
+        from modelport.cli.admin_client import AdminClient
+
+        answer = AdminClient(server, user=user).call(
+            "POST", f"/endpoints/{name}/rollback", {"reason": reason} if reason else {})
+        detail = answer.get("detail") or {}
+        console.print(f"rolled back endpoint {name}: {detail.get('from')} -> {detail.get('to')}",
+                      highlight=False)
+        return
     with open_registry() as registry:
         entry = registry.rollback(name, alias=alias, to=to, who=user, reason=reason)
     console.print(f"rolled back {_move(entry)}", highlight=False)

@@ -121,7 +121,7 @@ def compare_command(
     as_json: AsJson = False,
 ) -> None:
     """Compare each shadow of ENDPOINT with the primary it copied: agreement, score differences, latency."""
-    from modelport.app.rollout import endpoint_log, shadow_sections
+    from modelport.app.rollout_figures import endpoint_log, shadow_sections
 
     first, last = _window(since, start, end)
     frame = endpoint_log(Settings.from_env().predictions, endpoint, first, last)
@@ -255,7 +255,7 @@ def analyze_command(
     as_json: AsJson = False,
 ) -> None:
     """Compare the A/B arms of ENDPOINT on an outcome posted as feedback; names no winner early."""
-    from modelport.app.rollout import endpoint_log
+    from modelport.app.rollout_figures import endpoint_log
     from modelport.promotion import analyze
 
     shares = _split(split)

@@ -16,10 +16,12 @@ from typing import Annotated, Any
 
 import typer
 
+from modelport.app.rollout_actions import declare
 from modelport.cli.errors import handle_errors
 from modelport.cli.registry_commands import open_registry
 from modelport.errors import ConfigError
 from modelport.inference.load import load, verify
+from modelport.rollout.plan import EndpointPlan, parse_plan
 from modelport.serving.config import LogConfig, ServerConfig
 from modelport.serving.extensions import ExtensionSpec, build_extensions
 from modelport.serving.workers import ModelSource, Supervisor, SupervisorConfig, WorkerSpec, serve_service
@@ -33,6 +35,8 @@ Resolver = Callable[[str, bool], ModelSource]
 DEVICES = "cpu, cuda, cuda:N or auto"
 #: the dashboard and the drift gauges (named, not imported: the reports stack loads only in the server)
 MONITOR_EXTENSION = "modelport.app.monitor:extension"
+#: endpoint plans followed from the registry, the admin API and the canary loop
+ROLLOUT_EXTENSION = "modelport.app.rollout:extension"
 
 
 def resolve_ref(ref: str, allow_env_mismatch: bool) -> ModelSource:
@@ -51,11 +55,12 @@ def resolve_ref(ref: str, allow_env_mismatch: bool) -> ModelSource:
 
 def serve_models(models: list[ServeModel], resolve: Resolver, allow_env_mismatch: bool
                  ) -> tuple[ModelSource, ...]:
-    sources = []
+    sources: dict[tuple[str, str], ModelSource] = {}
     for entry in models:
         source = resolve(entry.ref, allow_env_mismatch)
-        sources.append(dataclasses.replace(source, name=entry.name) if entry.name else source)
-    return tuple(sources)
+        source = dataclasses.replace(source, name=entry.name) if entry.name else source
+        sources.setdefault((source.name, source.version), source)  # two refs to one version: served once
+    return tuple(sources.values())
 
 
 def run_server(spec: WorkerSpec, workers: int) -> None:
@@ -109,17 +114,36 @@ def monitor_extension(settings: dict[str, Any], log: LogConfig | None) -> tuple[
     return (ExtensionSpec(MONITOR_EXTENSION, options),)
 
 
+def rollout_extension(settings: dict[str, Any], environment: Settings, device: str
+                      ) -> tuple[ExtensionSpec, ...]:
+    """Endpoint plans from the registry, the admin API (token from the environment) and the canary loop."""
+    registry = environment.registry_config()
+    options: dict[str, Any] = {
+        "registry": {"url": registry.url, "artifacts": registry.artifacts, "user": registry.user},
+        "admin_token": environment.admin_token, "device": device,
+        "allow_env_mismatch": bool(settings.get("allow_env_mismatch", False))}
+    renamed = (("keep_warm", "keep_warm_s"), ("plan_poll", "poll_s"), ("canary_tick", "canary_tick_s"))
+    for key, option in renamed:
+        if settings.get(key) is not None:
+            value = float(settings[key])
+            if value < 0:
+                raise ConfigError(f"{key} must not be negative, got {value}")
+            options[option] = value
+    return (ExtensionSpec(ROLLOUT_EXTENSION, options),)
+
+
 def build_spec(sources: tuple[ModelSource, ...], settings: dict[str, Any],
                environment: Settings | None = None) -> tuple[WorkerSpec, int]:
     """The worker spec and worker count from merged settings; bad values raise ConfigError."""
     names = {"request_timeout": "request_timeout_s", "stall_timeout": "stall_timeout_s",
              "drain_timeout": "drain_timeout_s"}
-    server_fields = {field.name for field in dataclasses.fields(ServerConfig)} - {"log"}
+    server_fields = {field.name for field in dataclasses.fields(ServerConfig)} - {"log", "inference_token"}
     options = {names.get(key, key): value for key, value in settings.items()}
-    log = log_config(settings, environment or Settings.from_env())
+    environment = environment or Settings.from_env()
+    log = log_config(settings, environment)
     try:
         config = ServerConfig(**{key: value for key, value in options.items() if key in server_fields},
-                              log=log)
+                              log=log, inference_token=environment.inference_token)
     except ValueError as exc:
         raise ConfigError(str(exc)) from exc
     device = str(options.get("device", "auto"))
@@ -128,9 +152,23 @@ def build_spec(sources: tuple[ModelSource, ...], settings: dict[str, Any],
     workers = int(options.get("workers", 1))
     if workers < 1:
         raise ConfigError(f"workers must be at least 1, got {workers}")
+    extensions = (*monitor_extension(settings, log), *rollout_extension(settings, environment, device))
     spec = WorkerSpec(sources, config, bool(options.get("allow_env_mismatch", False)), device,
-                      str(options.get("log_level", "warning")), monitor_extension(settings, log))
+                      str(options.get("log_level", "warning")), extensions)
     return spec, workers
+
+
+def declare_endpoints(plans: tuple[EndpointPlan, ...], source: str) -> list[ServeModel]:
+    """Store the serve file's plans in the registry (unless unchanged since last declared) and name
+    the primaries of every stored plan: the server loads them before it reports ready."""
+    primaries: list[ServeModel] = []
+    with open_registry() as registry:
+        environment = Settings.from_env()
+        for plan in plans:
+            declare(registry, plan, who=environment.user, source=source)
+        for record in registry.endpoints.all():
+            primaries.append(ServeModel(parse_plan(record.endpoint, record.plan).primary))
+    return primaries
 
 
 def serve_command(resolve: Resolver) -> Callable[..., None]:
@@ -185,6 +223,16 @@ def serve_command(resolve: Resolver) -> Callable[..., None]:
         ] = None,
         monitor_range: Annotated[str | None, typer.Option(
             help="span of the prediction log the gauges look back over, e.g. 1h or 1d [1h]")] = None,
+        keep_warm: Annotated[float | None, typer.Option(
+            help="seconds a version no endpoint plan names any more stays loaded (rollback is then "
+                 "instant) [600]")] = None,
+        plan_poll: Annotated[float | None, typer.Option(
+            help="seconds between re-reads of endpoint plans and aliases from the registry [1]")] = None,
+        canary_tick: Annotated[float | None, typer.Option(
+            help="seconds between judgements of running canaries; 0: canaries move only by hand [5]")
+        ] = None,
+        shadow_queue: Annotated[int | None, typer.Option(
+            help="requests waiting for their shadow copies; more are dropped and counted [256]")] = None,
     ) -> None:
         """Serve models over Open Inference Protocol v2, KServe v1 and MLflow scoring on one port.
 
@@ -193,8 +241,11 @@ def serve_command(resolve: Resolver) -> Callable[..., None]:
         """
         serve_file = read_serve_file(config) if config is not None else None
         models = [*(serve_file.models if serve_file else ()), *(ServeModel(ref) for ref in refs or [])]
+        primaries = declare_endpoints(serve_file.endpoints if serve_file else (), str(config))
+        models += [primary for primary in primaries if primary.ref not in {m.ref for m in models}]
         if not models:
-            raise typer.BadParameter("name at least one model: REF arguments or `models:` in --config")
+            raise typer.BadParameter("name at least one model: REF arguments, `models:` or `endpoints:` "
+                                     "in --config")
         settings = merge_settings(serve_file.options if serve_file else {}, {
             "host": host, "port": port, "workers": workers, "device": device,
             "max_batch_size": max_batch_size, "max_batch_delay_ms": max_batch_delay_ms,
@@ -205,7 +256,9 @@ def serve_command(resolve: Resolver) -> Callable[..., None]:
             "log_predictions": log_predictions, "log_sample_rate": log_sample_rate,
             "log_exclude": log_exclude or None, "log_hash": log_hash or None,
             "log_flush_interval": log_flush_interval, "dashboard": dashboard,
-            "monitor_interval": monitor_interval, "monitor_range": monitor_range})
+            "monitor_interval": monitor_interval, "monitor_range": monitor_range,
+            "keep_warm": keep_warm, "plan_poll": plan_poll, "canary_tick": canary_tick,
+            "shadow_queue": shadow_queue})
         spec, count = build_spec((), settings)  # bad settings fail before any model is resolved
         spec = dataclasses.replace(spec, models=serve_models(models, resolve, spec.allow_env_mismatch))
         run_server(spec, count)

@@ -18,6 +18,7 @@ from modelport.errors import ArchivedVersionError, NotFoundError, RegistryError
 from modelport.registry import queries as q
 from modelport.registry.config import RegistryConfig
 from modelport.registry.database import Database
+from modelport.registry.endpoints import EndpointStore
 from modelport.registry.records import (
     ALIAS_ACTIONS,
     ALIAS_REMOVE,
@@ -46,6 +47,8 @@ class Registry:
         self.config = config
         self.store = store if store is not None else open_store(config.artifacts)
         self.db = Database(config.url, timeout=config.timeout)
+        #: endpoint deployment plans, their canary state and history
+        self.endpoints = EndpointStore(self.db, config.user)
 
     def close(self) -> None:
         self.db.dispose()

@@ -82,3 +82,30 @@ history = Table(
     Column("detail", Text),
     Index("ix_history_model", "model_id", "id"),
 )
+
+#: each endpoint's deployment plan (JSON, as ``EndpointPlan.to_dict`` writes it) and canary state;
+#: ``revision`` grows with every plan change, so servers polling it see a change at once
+endpoint_plans = Table(
+    "endpoint_plans", metadata,
+    Column("endpoint", String(128), primary_key=True),
+    Column("plan", Text, nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("state", Text),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_by", String(255), nullable=False),
+)
+
+#: append-only: every plan change of an endpoint, the plan before and after, who and why
+endpoint_history = Table(
+    "endpoint_history", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("endpoint", String(128), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("who", String(255), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("plan", Text),
+    Column("previous", Text),
+    Column("reason", Text),
+    Column("detail", Text),
+    Index("ix_endpoint_history_endpoint", "endpoint", "id"),
+)

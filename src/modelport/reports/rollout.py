@@ -1,7 +1,7 @@
 """The rollout section of a report: each shadow against the primary it copied, and each served version.
 
 The numbers come from the promotion package, which reports may not import (they are siblings):
-the composition root (:mod:`modelport.app.rollout`) computes them and hands them over. A shadow's
+the composition root (:mod:`modelport.app.rollout_figures`) computes them and hands them over. A shadow's
 comparison is taken as it is, through the :class:`ShadowView` protocol that
 ``promotion.ShadowComparison`` satisfies, so the report shows the promotion package's numbers.
 """

@@ -54,6 +54,10 @@ class ServerConfig:
     drain_timeout_s: float = 30.0
     #: record every prediction (None: no prediction log)
     log: LogConfig | None = field(default=None)
+    #: requests waiting for their shadow copies; more are dropped (and counted), never waited for
+    shadow_queue: int = 256
+    #: when set, every prediction request must carry ``Authorization: Bearer <token>`` (else 401)
+    inference_token: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.max_batch_size < 1:
@@ -66,5 +70,7 @@ class ServerConfig:
             raise ValueError("request_timeout_s must be positive")
         if self.stall_timeout_s <= 0:
             raise ValueError("stall_timeout_s must be positive")
+        if self.shadow_queue < 1:
+            raise ValueError("shadow_queue must be at least 1")
         if self.drain_timeout_s < 0:
             raise ValueError("drain_timeout_s must not be negative")

@@ -34,10 +34,13 @@ Task = Callable[[], Coroutine[Any, Any, None]]
 
 @dataclass(frozen=True)
 class Extension:
-    """What an extension adds to a server: routes, and tasks that run beside it."""
+    """What an extension adds to a server: routes, tasks that run beside it, and steps that must be
+    done before it takes requests (an endpoint's plan must be known before its first request)."""
 
     routes: Sequence[BaseRoute] = ()
     tasks: Sequence[Task] = ()
+    #: awaited once the models are ready and before the process takes its first request
+    startup: Sequence[Task] = ()
 
 
 @dataclass(frozen=True)

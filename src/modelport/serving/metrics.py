@@ -100,6 +100,13 @@ class ServingMetrics:
                                      "Worker processes that started serving, by why they were started.",
                                      ["reason"], registry=r)
         self.resources = ResourceGauges(r)
+        self.shadow_copies = Counter("modelport_shadow_copies",
+                                     "Copies of endpoint requests for shadow versions, by outcome (answered, "
+                                     "failed, or dropped while the shadow queue was full).",
+                                     ["endpoint", "version", "outcome"], registry=r)
+        self.key_missing = Counter("modelport_routing_key_missing",
+                                   "Requests to an endpoint with a sticky key that carried none "
+                                   "(assigned at random).", ["endpoint"], registry=r)
         self.log_rows = Gauge("modelport_prediction_log_rows",
                               "Rows the prediction log has handled, by outcome (written, dropped when its "
                               "queue was full, sampled_out, failed) and rows queued now.", ["outcome"],
@@ -124,6 +131,9 @@ class ServingMetrics:
                                       return_counts=True)
             for label, count in zip(found.tolist(), counts.tolist(), strict=True):
                 self.predictions.labels(name, version, label if label in known else "other").inc(count)
+
+    def shadow(self, endpoint: str, version: str, outcome: str) -> None:
+        self.shadow_copies.labels(endpoint, version, outcome).inc()
 
     def log_stats(self, stats: LogStats) -> None:
         """Export the prediction log's counts; drops mean the writer cannot keep up."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -23,8 +23,11 @@ from modelport.errors import DeadlineExceededError, NotFoundError, NotReadyError
 from modelport.inference import golden
 from modelport.inference.model import LoadedModel, Prediction
 from modelport.predictions import PredictionBatch, PredictionLog
+from modelport.rollout.routing import Route
 from modelport.serving.batcher import BatchRecord, MicroBatcher
 from modelport.serving.config import ServerConfig
+from modelport.serving.deployments import Deployments
+from modelport.serving.shadow import ShadowCopies, ShadowCopy
 
 log = logging.getLogger("modelport.serving")
 
@@ -47,6 +50,8 @@ class ServedModel:
     batcher: MicroBatcher
     state: State = State.LOADING
     reason: str = "loading"
+    #: served from the start (its readiness is the server's); False: loaded at run time for a plan
+    pinned: bool = True
 
     @property
     def ready(self) -> bool:
@@ -63,6 +68,8 @@ class Answer:
 
     prediction: Prediction
     ids: list[str]
+    #: the routing decision when the request came through an endpoint
+    route: Route | None = None
 
 
 class Service:
@@ -74,8 +81,14 @@ class Service:
         self.config = config or ServerConfig()
         self._on_batch = on_batch
         self._models: dict[str, dict[str, ServedModel]] = {}
+        self._by_key: dict[str, ServedModel] = {}
+        self._quiet: Callable[[], bool] | None = None
         #: where every prediction is recorded, off the request path; None: not recorded
         self.log = log
+        #: endpoints and their plans: which version answers a request sent to an endpoint name
+        self.deployments = Deployments(self._by_key.get)
+        #: copies of requests for shadow versions, answered after the caller's and never returned
+        self.shadows = ShadowCopies(self._shadow, self.config.shadow_queue)
 
     @property
     def models(self) -> list[ServedModel]:
@@ -83,12 +96,19 @@ class Service:
 
     @property
     def ready(self) -> bool:
-        models = self.models
+        """Every model served from the start is ready (versions a plan loads later do not count:
+        one whose checks fail only never takes traffic)."""
+        models = [served for served in self.models if served.pinned]
         return bool(models) and all(served.ready for served in models)
+
+    def by_key(self, key: str) -> ServedModel | None:
+        """The version served as ``name:version``, or None."""
+        return self._by_key.get(key)
 
     def set_quiet(self, quiet: Callable[[], bool]) -> None:
         """Tell the batchers how to see that no other request waits (cheap models may then answer
         a lone request on the event loop); the HTTP server that runs this service provides it."""
+        self._quiet = quiet
         for served in self.models:
             served.batcher.quiet = quiet
 
@@ -103,8 +123,8 @@ class Service:
         """The accelerators models of this process run on (for resource metrics)."""
         return sorted({served.model.device for served in self.models if served.model.device != "cpu"})
 
-    def add(self, model: LoadedModel, *, name: str | None = None, version: str | None = None
-            ) -> ServedModel:
+    def add(self, model: LoadedModel, *, name: str | None = None, version: str | None = None,
+            pinned: bool = True) -> ServedModel:
         """Serve ``model`` as ``name`` (default: its manifest name), ``version`` (default: digest prefix)."""
         name = name or model.name
         version = version or (model.digest[:12] or "0")
@@ -123,9 +143,33 @@ class Service:
                                max_delay_s=config.max_batch_delay_ms / 1000, max_queue=config.max_queue,
                                retry_after=config.retry_after_s, on_batch=on_batch, join=model.join,
                                inline_below_s=config.inline_below_ms / 1000)
-        served = ServedModel(name, version, model, batcher)
+        batcher.quiet = self._quiet
+        served = ServedModel(name, version, model, batcher, pinned=pinned)
         versions[version] = served
+        self._by_key[served.key] = served
         return served
+
+    async def attach(self, model: LoadedModel, *, name: str, version: str) -> ServedModel:
+        """Serve another version while running: start its batcher, golden-check and warm it up.
+
+        It takes traffic only once ready; a failed check leaves it FAILED, never routed to.
+        """
+        served = self.add(model, name=name, version=version, pinned=False)
+        served.batcher.start()
+        await self._make_ready(served)
+        return served
+
+    async def detach(self, key: str) -> None:
+        """Stop serving a version loaded at run time (no plan routes to it any more)."""
+        served = self._by_key.pop(key, None)
+        if served is None:
+            return
+        versions = self._models.get(served.name, {})
+        versions.pop(served.version, None)
+        if not versions:
+            self._models.pop(served.name, None)
+        served.state, served.reason = State.LOADING, "unloaded"
+        await served.batcher.stop()
 
     def get(self, name: str, version: str | None = None) -> ServedModel:
         """The named version, or the first one served under ``name``; NotFoundError otherwise."""
@@ -154,10 +198,12 @@ class Service:
         """Start every batcher, then golden-check and warm up each version; failures stay not ready."""
         for served in self.models:
             served.batcher.start()
+        self.shadows.start()
         await asyncio.gather(*(self._make_ready(served) for served in self.models))
 
     async def stop(self) -> None:
-        """Stop the batchers, then write out everything the log acknowledged."""
+        """Stop the shadow copies and the batchers, then write out everything the log acknowledged."""
+        await self.shadows.stop()
         for served in self.models:
             await served.batcher.stop()
             served.state, served.reason = State.LOADING, "stopped"
@@ -165,8 +211,13 @@ class Service:
             await asyncio.to_thread(self.log.close)
 
     async def predict(self, served: ServedModel, raw: Any, *, proba: bool, offload: bool = False,
-                      protocol: str = "") -> Answer:
-        """Validate ``raw`` against the version's signature, predict it through its batcher, log it."""
+                      protocol: str = "", endpoint: str | None = None, route: Route | None = None,
+                      role: str = "primary", primary_ids: Sequence[str] | None = None) -> Answer:
+        """Validate ``raw`` against the version's signature, predict it through its batcher, log it.
+
+        Through an endpoint (``route`` given), the log records the endpoint and the route's role, and
+        the route's shadows get a copy of the request once this answer is ready.
+        """
         if not served.ready:
             raise NotReadyError(served.key, served.reason, self.config.retry_after_s)
         started = time.perf_counter()
@@ -175,24 +226,44 @@ class Service:
         # packed as one-pass, probabilities cost nothing more)
         wanted = proba or (log is not None and served.model.task == "classification")
         rows, prediction = await self._infer(served, raw, proba=wanted, offload=offload)
-        if log is None:
-            return Answer(prediction, [])
-        model = served.model
-        # the raw columns or records as decoded are 3-10x cheaper to log than a validated frame
-        logged = raw if isinstance(raw, dict | list) and not isinstance(rows, np.ndarray) else rows
-        ids = log.submit(PredictionBatch(
-            endpoint=served.name, model=served.name, version=served.version, inputs=logged,
-            columns=model.signature.names, predictions=prediction.values,
-            probabilities=prediction.probabilities, labels=prediction.labels, protocol=protocol,
-            latency_ms=(time.perf_counter() - started) * 1000))
-        return Answer(prediction, ids)
+        if route is not None:
+            role = route.role
+        ids: list[str] = []
+        if log is not None:
+            model = served.model
+            # the raw columns or records as decoded are 3-10x cheaper to log than a validated frame
+            logged = raw if isinstance(raw, dict | list) and not isinstance(rows, np.ndarray) else rows
+            ids = log.submit(PredictionBatch(
+                endpoint=endpoint or served.name, model=served.name, version=served.version, inputs=logged,
+                columns=model.signature.names, predictions=prediction.values,
+                probabilities=prediction.probabilities, labels=prediction.labels, protocol=protocol,
+                latency_ms=(time.perf_counter() - started) * 1000, role=role, primary_ids=primary_ids))
+        if route is not None and route.shadows:
+            self.shadows.submit(ShadowCopy(endpoint or served.name, route.shadows, raw, proba, protocol,
+                                           tuple(ids)))
+        return Answer(prediction, ids, route)
 
-    def log_failure(self, served: ServedModel, protocol: str, status: int, seconds: float) -> None:
+    def log_failure(self, served: ServedModel, protocol: str, status: int, seconds: float, *,
+                    endpoint: str | None = None, role: str = "primary") -> None:
         """Record a request that got no prediction (its status and latency; no inputs)."""
         if self.log is not None:
-            self.log.submit(PredictionBatch(endpoint=served.name, model=served.name, version=served.version,
-                                            inputs=None, protocol=protocol, status=status,
-                                            latency_ms=seconds * 1000))
+            self.log.submit(PredictionBatch(endpoint=endpoint or served.name, model=served.name,
+                                            version=served.version, inputs=None, protocol=protocol,
+                                            status=status, latency_ms=seconds * 1000, role=role))
+
+    async def _shadow(self, copy: ShadowCopy, key: str) -> None:
+        """Answer one shadow's copy of a request; its rows link to the primary's by id."""
+        served = self._by_key.get(key)
+        if served is None:
+            raise NotReadyError(key, "no longer served here")
+        started = time.perf_counter()
+        try:
+            await self.predict(served, copy.raw, proba=copy.proba, protocol=copy.protocol,
+                               endpoint=copy.endpoint, role="shadow", primary_ids=copy.primary_ids or None)
+        except Exception:
+            self.log_failure(served, copy.protocol, 500, time.perf_counter() - started,
+                             endpoint=copy.endpoint, role="shadow")
+            raise
 
     async def _infer(self, served: ServedModel, raw: Any, *, proba: bool, offload: bool,
                      observed: bool = True) -> tuple[Any, Prediction]:

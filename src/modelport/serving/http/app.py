@@ -86,6 +86,8 @@ def create_app(service: Service, metrics: ServingMetrics,
     """
     instrument = Instrument(service, metrics)
     spec: dict[str, bytes] = {}
+    service.shadows.observe = metrics.shadow
+    service.deployments.on_key_missing = lambda endpoint: metrics.key_missing.labels(endpoint).inc()
 
     async def healthz(request: Request, call: Call) -> Response:
         stalled = service.stalled()
@@ -122,6 +124,9 @@ def create_app(service: Service, metrics: ServingMetrics,
         await service.start()
         # everything loaded so far (libraries, models) lives as long as the process: keep it out
         # of the collector's full passes, which otherwise walk it all and stall every request
+        for extension in extensions:
+            for step in extension.startup:
+                await step()
         gc.collect()
         gc.freeze()
         loop = asyncio.get_running_loop()

@@ -10,9 +10,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from modelport.errors import RequestTooLargeError
+from modelport.rollout.routing import Route
 from modelport.serving.codecs import jsonio
 from modelport.serving.config import ServerConfig
 from modelport.serving.http.errors import error_response
+from modelport.serving.http.targets import bearer_ok
 from modelport.serving.metrics import ServingMetrics
 from modelport.serving.service import ServedModel, Service
 
@@ -22,6 +24,8 @@ class Call:
     """One request in flight: the served version it reached (for metric labels), once known."""
 
     served: ServedModel | None = None
+    #: the routing decision, when the request came through an endpoint
+    route: Route | None = None
 
 
 Handler = Callable[[Request, Call], Awaitable[Response]]
@@ -69,6 +73,11 @@ class InstrumentedEndpoint:
 
     async def __call__(self, request: Request) -> Response:
         metrics = self.metrics
+        token = self.service.config.inference_token
+        if token is not None and not bearer_ok(request.headers, token):
+            metrics.request(self.protocol, None, 401, 0.0)
+            return json_response({"error": "this server requires Authorization: Bearer <inference token>"},
+                                 401, {"WWW-Authenticate": "Bearer"})
         call = Call()
         started = time.perf_counter()
         metrics.in_flight.inc()
@@ -81,7 +90,11 @@ class InstrumentedEndpoint:
         seconds = time.perf_counter() - started
         metrics.request(self.protocol, call.served, response.status_code, seconds)
         if response.status_code >= 400 and call.served is not None:
-            self.service.log_failure(call.served, self.protocol, response.status_code, seconds)
+            route = call.route
+            path = request.scope.get("path_params", {})
+            self.service.log_failure(call.served, self.protocol, response.status_code, seconds,
+                                     endpoint=path.get("name") if route is not None else None,
+                                     role=route.role if route is not None else "primary")
         return response
 
 

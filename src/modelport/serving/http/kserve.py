@@ -10,6 +10,7 @@ from starlette.routing import Route
 
 from modelport.serving.codecs import v1
 from modelport.serving.http.endpoint import Call, Instrument, ids_header, json_response, read_body
+from modelport.serving.http.targets import choose, lookup, route_headers
 from modelport.serving.service import Service
 
 
@@ -20,17 +21,22 @@ def routes(service: Service, instrument: Instrument) -> list[Route]:
         name = request.path_params["name"]
         if name.endswith(":predict"):  # matched here, being a GET: the path is the predict verb's
             return json_response({"error": f"{request.url.path} takes POST, not GET"}, 405, {"Allow": "POST"})
-        served = service.get(name)
+        served = lookup(service, name)
         body = {"name": served.name, "version": served.version, "ready": served.ready}
         return json_response(body, 200 if served.ready else 503)
 
     async def predict(request: Request, call: Call) -> Response:
-        served = call.served = service.get(request.path_params["name"])
         body = await read_body(request, config)
+        name = request.path_params["name"]
+        served, route = choose(service, name, None, request, body)
+        call.served, call.route = served, route
         offload = len(body) > config.offload_bytes
         raw = await asyncio.to_thread(v1.decode, body) if offload else v1.decode(body)
-        answer = await service.predict(served, raw, proba=False, offload=offload, protocol="v1")
-        return Response(v1.encode(answer.prediction, answer.ids), headers=ids_header(answer.ids),
+        answer = await service.predict(served, raw, proba=False, offload=offload, protocol="v1",
+                                       endpoint=name, route=route)
+        headers = ids_header(answer.ids)
+        headers.update(route_headers(served, route))
+        return Response(v1.encode(answer.prediction, answer.ids), headers=headers,
                         media_type="application/json")
 
     return [

@@ -13,6 +13,7 @@ from modelport.errors import NotFoundError, Problem, ProtocolError, SchemaError
 from modelport.predictions import FeedbackReceipt, FeedbackStore
 from modelport.serving.codecs import jsonio, v2
 from modelport.serving.http.endpoint import Call, Instrument, ids_header, json_response, read_body
+from modelport.serving.http.targets import choose, lookup, route_headers
 from modelport.serving.service import ServedModel, Service
 
 SERVER_VERSION = "0.1.0"
@@ -50,7 +51,7 @@ def _prediction_datatype(served: ServedModel) -> str:
 
 def _served(service: Service, request: Request, call: Call) -> ServedModel:
     params = request.path_params
-    call.served = service.get(params["name"], params.get("version"))
+    call.served = lookup(service, params["name"], params.get("version"))
     return call.served
 
 
@@ -78,21 +79,25 @@ def routes(service: Service, instrument: Instrument) -> list[Route]:
         return json_response(body, 200 if served.ready else 503)
 
     async def infer(request: Request, call: Call) -> Response:
-        served = _served(service, request, call)
         body = await read_body(request, config)
+        header = request.headers.get(v2.HEADER_LENGTH)
+        params = request.path_params
+        served, route = choose(service, params["name"], params.get("version"), request, body, header)
+        call.served, call.route = served, route
         model = served.model
         available = v2.output_names(model.signature, model.task)
-        header = request.headers.get(v2.HEADER_LENGTH)
         offload = len(body) > config.offload_bytes
         if offload:
             decoded = await asyncio.to_thread(v2.decode, body, header, model.signature, available)
         else:
             decoded = v2.decode(body, header, model.signature, available)
         answer = await service.predict(served, decoded.raw, proba=decoded.proba, offload=offload,
-                                       protocol="v2")
-        content, headers = v2.encode(decoded, answer.prediction, served.name, served.version, answer.ids)
+                                       protocol="v2", endpoint=params["name"], route=route)
+        name, version = (served.name, served.version) if route is None else (params["name"], served.key)
+        content, headers = v2.encode(decoded, answer.prediction, name, version, answer.ids)
         headers.update(ids_header(answer.ids))
         media = "application/octet-stream" if headers else "application/json"
+        headers.update(route_headers(served, route))
         return Response(content, 200, headers, media_type=media)
 
     async def feedback(request: Request, call: Call) -> Response:

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from modelport.app.rollout import rollout_section, version_rows
+from modelport.app.rollout_figures import rollout_section, version_rows
 from modelport.promotion import window_statistics
 
 
