@@ -103,6 +103,8 @@ class LoadedModel:
         self.path = path
         #: where the model computes: "cpu" unless load(device=...) placed it on an accelerator
         self.device = "cpu"
+        # one list for every prediction (callers must not change it), so consumers can cache by identity
+        self._label_list: list[Any] = list(self.labels or [])
 
     @property
     def signature(self) -> Signature:
@@ -210,7 +212,7 @@ class LoadedModel:
         return Prediction(values)
 
     def _classify(self, raw: RawOutputs) -> Prediction:
-        labels = list(self.labels or [])
+        labels = self._label_list
         probabilities = raw.probabilities
         transform = str(self.meta.get("scores", ""))
         if probabilities is None and transform:

@@ -52,6 +52,11 @@ class ServedModel:
     reason: str = "loading"
     #: served from the start (its readiness is the server's); False: loaded at run time for a plan
     pinned: bool = True
+    #: the input column names, one object for every request (the log's writer caches by identity)
+    columns: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        self.columns = tuple(self.model.signature.names)
 
     @property
     def ready(self) -> bool:
@@ -230,12 +235,11 @@ class Service:
             role = route.role
         ids: list[str] = []
         if log is not None:
-            model = served.model
             # the raw columns or records as decoded are 3-10x cheaper to log than a validated frame
             logged = raw if isinstance(raw, dict | list) and not isinstance(rows, np.ndarray) else rows
             ids = log.submit(PredictionBatch(
                 endpoint=endpoint or served.name, model=served.name, version=served.version, inputs=logged,
-                columns=model.signature.names, predictions=prediction.values,
+                columns=served.columns, predictions=prediction.values,
                 probabilities=prediction.probabilities, labels=prediction.labels, protocol=protocol,
                 latency_ms=(time.perf_counter() - started) * 1000, role=role, primary_ids=primary_ids))
         if route is not None and route.shadows:
