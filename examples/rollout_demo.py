@@ -49,15 +49,16 @@ def preprocess(frame):
 SERVE_FILE = f"""endpoints:
   {ENDPOINT}: credit@production
 plan_poll: 0.5
-canary_tick: 0.5
+canary_tick: 1
 log_flush_interval: 0.25
 dashboard: false
 monitor_interval: 0
 """
-#: the demo's canary gates: few requests and a short interval, so it finishes in seconds; the p99
-#: ratio is generous because the demo shares its CPUs with whatever else runs
-CANARY = ["--steps", "20,50,100", "--interval", "3s", "--min-requests", "30", "--max-error-rate", "0.01",
-          "--max-p99-ratio", "2", "--max-disagreement", "0.1"]
+#: the demo's canary gates: a short interval and 100 requests a side, so it finishes in seconds; the
+#: p99 ratio is generous because the demo shares its CPUs with whatever else runs (a p99 of a hundred
+#: requests is nearly their slowest one)
+CANARY = ["--steps", "20,50,100", "--interval", "3s", "--min-requests", "100", "--max-error-rate", "0.01",
+          "--max-p99-ratio", "3", "--max-disagreement", "0.1"]
 DRIVE_TIMEOUT_S = 60.0
 
 
@@ -191,10 +192,10 @@ def run_rollouts(model: Any, x_train: pd.DataFrame, y_train: pd.Series, x_test: 
         _modelport("rollout", "canary", ENDPOINT, candidate, *CANARY, "--server", base, env=env)
         traffic.until_canary_ends()
         change, detail = _last_change(registry)
-        console.print(f"  {change.who}: {change.action} {detail.get('from')} -> {detail.get('to')}: "
-                      f"{change.reason}", highlight=False)
         if change.action != "promote":
             raise SystemExit(f"the good canary was not promoted: {change.action}: {change.reason}")
+        console.print(f"  {change.who}: {change.action} {detail.get('from')} -> {detail.get('to')}: "
+                      f"{change.reason}", highlight=False)
         production = registry.resolve("credit@production").version
         console.print(f"  credit@production is now version {production.version if production else '?'}",
                       highlight=False)
