@@ -11,6 +11,7 @@ from sklearn.linear_model import LogisticRegression
 
 import modelport
 from modelport.predictions.reader import read_predictions
+from modelport.promotion import compare_shadow
 from modelport.rollout.plan import EndpointPlan
 from modelport.serving.config import LogConfig
 from tests.data import numeric_classification
@@ -63,3 +64,8 @@ async def test_a_failed_shadow_copy_is_logged_with_its_real_status_and_linked(
     assert [statuses[("wider", i)] for i in ids] == [422, 422, 422]
     # the fragile model answered the good rows and broke on x1 > 50: its own fault (500)
     assert [statuses[("fragile", i)] for i in ids] == [200, 200, 500]
+    # so the comparison counts each failed copy once, and none of them as lost
+    wider = compare_shadow(frames["numbers"], frames["wider"])
+    assert (wider.pairs, wider.shadow_failures, wider.missing_shadow) == (0, 3, 0)
+    fragile = compare_shadow(frames["numbers"], frames["fragile"])
+    assert (fragile.pairs, fragile.shadow_failures, fragile.missing_shadow) == (2, 1, 0)
