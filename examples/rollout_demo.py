@@ -166,6 +166,11 @@ def run_rollouts(model: Any, x_train: pd.DataFrame, y_train: pd.Series, x_test: 
     version automatically; ``model`` is the production pipeline the broken version wraps."""
     started = time.monotonic()
     registry = modelport.open_registry()
+    # packed before the server starts: packing (golden rows, importances) and serving would share the CPUs
+    broken = registry.register(_pack_broken(model, x_train, y_train, out),
+                               reason="debt-to-income feature (broken on missing Income)")
+    console.print(f"registered {broken.ref}: the production model behind a preprocessing that raises on "
+                  "a missing Income (its golden rows are complete, so it passes its checks)", highlight=False)
     token = secrets.token_urlsafe(16)
     env = {**os.environ, "MODELPORT_ADMIN_TOKEN": token}
     config = out / "rollout-serve.yaml"
@@ -200,10 +205,7 @@ def run_rollouts(model: Any, x_train: pd.DataFrame, y_train: pd.Series, x_test: 
         console.print(f"  credit@production is now version {production.version if production else '?'}",
                       highlight=False)
 
-        broken = registry.register(_pack_broken(model, x_train, y_train, out),
-                                   reason="debt-to-income feature (broken on missing Income)")
-        console.print(f"[bold]broken canary[/]: credit:{broken.version} raises on applications "
-                      "without an Income")
+        console.print(f"[bold]broken canary[/]: {broken.ref} raises on applications without an Income")
         _modelport("rollout", "canary", ENDPOINT, broken.ref, *CANARY, "--server", base, env=env)
         traffic.until_canary_ends()
         change, detail = _last_change(registry)
