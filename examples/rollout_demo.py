@@ -62,14 +62,13 @@ CANARY = ["--steps", "20,50,100", "--interval", "3s", "--min-requests", "100", "
 DRIVE_TIMEOUT_S = 60.0
 
 
-def _modelport(*args: str, env: dict[str, str], check: bool = True) -> int:
+def _modelport(*args: str, env: dict[str, str]) -> None:
     """Run `modelport ARGS` as a user would, its output going to the terminal."""
     console.print(f"$ modelport {' '.join(args)}", highlight=False)
     command = [str(Path(sys.executable).with_name("modelport")), *args]
     done = subprocess.run(command, env=env, check=False)
-    if check and done.returncode != 0:
+    if done.returncode != 0:
         raise SystemExit(f"modelport {args[0]} {args[1]} failed with exit code {done.returncode}")
-    return done.returncode
 
 
 @contextlib.contextmanager
@@ -216,4 +215,5 @@ def run_rollouts(model: Any, x_train: pd.DataFrame, y_train: pd.Series, x_test: 
             console.print(f"    {gate['gate']}: {gate['outcome']} (measured {_number(gate['value'])}, "
                           f"threshold {_number(gate['threshold'])})", highlight=False)
         _modelport("rollout", "status", ENDPOINT, "--server", base, env=env)
+        traffic.client.close()
     console.print(f"rollouts took {time.monotonic() - started:.0f} s", highlight=False)
