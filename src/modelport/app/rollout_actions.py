@@ -3,7 +3,8 @@
 These run in any process (a server's admin API, its canary loop); the servers follow the result
 through :class:`modelport.app.plan_sync.PlanSync`. Promotion moves the ``production`` alias (or the
 alias the plan's primary follows) to the canary; rollback after a promotion moves it back, so a
-server that kept the previous version warm switches by flipping a pointer.
+server that kept the previous version warm switches by flipping a pointer. An alias move and the
+plan change it belongs to commit in one registry transaction, or neither does.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 from modelport.core.refs import DEFAULT_ALIAS, RefKind, parse_ref
 from modelport.errors import ModelportError, RegistryError
+from modelport.registry.aliases import AliasMove
 from modelport.registry.endpoints import ABORT, DECLARE, PROMOTE, PUT, ROLLBACK, EndpointChange
 from modelport.registry.service import Registry
 from modelport.rollout.plan import EndpointPlan, parse_plan
@@ -72,18 +74,17 @@ def promote(registry: Registry, endpoint: str, *, who: str, reason: str,
     before, after = concrete(registry, plan.primary), concrete(registry, plan.canary.ref)
     primary = parse_ref(plan.primary)
     target = parse_ref(after)
-    moved: dict[str, Any] = {}
+    move = None
+    new = plan.promoted()
     if target.kind is RefKind.VERSION and target.name is not None and target.version is not None:
         follows = primary.kind is RefKind.ALIAS and primary.name == target.name and primary.alias is not None
         alias = primary.alias if follows and primary.alias is not None else DEFAULT_ALIAS
-        registry.set_alias(target.name, alias, target.version, who=who, reason=f"{endpoint}: {reason}")
-        moved = {"alias": f"{target.name}@{alias}", "alias_to": target.version}
-        new = plan.rolled_back() if follows else plan.promoted()
-    else:
-        new = plan.promoted()
+        move = AliasMove(target.name, alias, target.version, reason=f"{endpoint}: {reason}")
+        new = plan.rolled_back() if follows else new
+    # the alias and the plan move in one transaction: a failure leaves both as they were
     return registry.endpoints.put(endpoint, new.to_dict(), action=PROMOTE, who=who, reason=reason,
-                                  detail={"from": before, "to": after, **moved, **(detail or {})},
-                                  expect_revision=revision)
+                                  detail={"from": before, "to": after, **(detail or {})},
+                                  expect_revision=revision, alias=move)
 
 
 def abort(registry: Registry, endpoint: str, *, who: str, reason: str, action: str = ABORT,
@@ -108,10 +109,9 @@ def rollback(registry: Registry, endpoint: str, *, who: str, reason: str) -> End
     primary = parse_ref(plan.primary)
     before = concrete(registry, plan.primary)
     if primary.kind is RefKind.ALIAS and primary.name is not None and primary.alias is not None:
-        entry = registry.rollback(primary.name, alias=primary.alias, who=who, reason=f"{endpoint}: {reason}")
+        move = AliasMove(primary.name, primary.alias, rollback=True, reason=f"{endpoint}: {reason}")
         return registry.endpoints.put(endpoint, plan.to_dict(), action=ROLLBACK, who=who, reason=reason,
-                                      detail={"from": before, "to": f"{primary.name}:{entry.to_version}",
-                                              "alias": plan.primary}, expect_revision=revision)
+                                      detail={"from": before}, expect_revision=revision, alias=move)
     promotions = registry.endpoints.history(endpoint, actions=(PROMOTE,), limit=1)
     if not promotions or not promotions[0].previous:
         raise RegistryError(f"endpoint {endpoint!r} has no earlier primary to roll back to")

@@ -7,6 +7,7 @@ the prediction log, are registered into it from ``rollout_report_commands``.
 
 from __future__ import annotations
 
+import secrets
 from typing import Annotated, Any
 
 import typer
@@ -16,7 +17,7 @@ from rich.table import Table
 from modelport.cli.admin_client import AdminClient
 from modelport.cli.errors import handle_errors
 from modelport.errors import ConfigError, NotFoundError
-from modelport.rollout.plan import parse_plan
+from modelport.rollout.plan import KeySource, parse_plan
 
 console = Console(soft_wrap=True)
 
@@ -29,6 +30,27 @@ REASON = Annotated[str | None, typer.Option("--reason", help="why, kept in the e
 PRIMARY = Annotated[str | None, typer.Option(
     "--primary", help="the primary, when the endpoint has no plan yet (a registry reference)")]
 AS_JSON = Annotated[bool, typer.Option("--json", help="print the answer as JSON")]
+SALT = Annotated[str | None, typer.Option(
+    help="mixed into the key's hash: which keys land where [kept when the same test or canary runs "
+         "again, else new, so a new experiment reshuffles the users]")]
+
+
+def _same_key(stored: object, given: str) -> bool:
+    """Whether a plan's stored key (as the server writes it back) is the key given on the command line."""
+    try:
+        return stored == str(KeySource.parse(given))
+    except ValueError:  # named when the plan is checked
+        return False
+
+
+def _salt(given: str | None, running: dict[str, Any] | None, same: bool) -> str:
+    """The salt given, else the running experiment's when this is the same one again (a new split or
+    weight must not move users), else a fresh one."""
+    if given:
+        return given
+    if same and running is not None and running.get("salt"):
+        return str(running["salt"])
+    return secrets.token_hex(4)
 
 
 def _current(client: AdminClient, endpoint: str, primary: str | None) -> dict[str, Any]:
@@ -66,7 +88,8 @@ def _show(status: dict[str, Any], as_json: bool) -> None:
     ab = plan.get("ab")
     if ab:
         arms = ", ".join(f"{name}={ref}" for name, ref in ab["arms"].items())
-        console.print(f"  A/B      {arms} split {ab['split']} key {ab['key']}", highlight=False)
+        salted = f" salt {ab['salt']}" if ab.get("salt") else ""
+        console.print(f"  A/B      {arms} split {ab['split']} key {ab['key']}{salted}", highlight=False)
     for shadow in plan.get("shadows", []):
         console.print(f"  shadow   {shadow}", highlight=False)
     routing = status.get("routing") or {}
@@ -114,6 +137,7 @@ def canary_command(
         help="a business metric from feedback, e.g. conversion>=baseline")] = None,
     key: Annotated[str | None, typer.Option(
         help="keep each key on its side as the weight grows: header:NAME or field:NAME")] = None,
+    salt: SALT = None,
     primary: PRIMARY = None, server: SERVER = None, reason: REASON = None, as_json: AS_JSON = False,
 ) -> None:
     """Move REF through the steps while its gates pass against the primary on the same window;
@@ -129,7 +153,10 @@ def canary_command(
         gates["metric"] = metric
     canary: dict[str, Any] = {"ref": ref, "steps": steps, "interval": interval, "gates": gates}
     if key is not None:
+        running = plan.get("canary")
+        same = isinstance(running, dict) and running.get("ref") == ref and _same_key(running.get("key"), key)
         canary["key"] = key
+        canary["salt"] = _salt(salt, running if isinstance(running, dict) else None, same)
     plan["canary"] = canary
     _put(client, endpoint, plan, reason or f"canary {ref}", as_json)
 
@@ -142,14 +169,20 @@ def ab_command(
     ref_b: Annotated[str, typer.Argument(help="arm b, the treatment")],
     split: Annotated[float, typer.Option(help="percent of traffic on arm a")] = 50.0,
     key: Annotated[str, typer.Option(help="the sticky key: header:NAME or field:NAME")] = "header:X-User-Id",
+    salt: SALT = None,
     server: SERVER = None, reason: REASON = None, as_json: AS_JSON = False,
 ) -> None:
-    """Split the endpoint's traffic between two arms, each key kept on its arm by a hash."""
+    """Split the endpoint's traffic between two arms, each key kept on its arm by a hash of the key and
+    the test's salt (a new test gets a new salt, so it reshuffles the users)."""
     client = AdminClient(server)
     plan = _current(client, endpoint, ref_a)
     plan.pop("canary", None)
     plan["primary"] = ref_a
-    plan["ab"] = {"arms": {"a": ref_a, "b": ref_b}, "split": [split, 100.0 - split], "key": key}
+    arms = {"a": ref_a, "b": ref_b}
+    running = plan.get("ab")
+    same = isinstance(running, dict) and running.get("arms") == arms and _same_key(running.get("key"), key)
+    plan["ab"] = {"arms": arms, "split": [split, 100.0 - split], "key": key,
+                  "salt": _salt(salt, running if isinstance(running, dict) else None, same)}
     _put(client, endpoint, plan, reason or f"A/B {ref_a} vs {ref_b}", as_json)
 
 

@@ -3,7 +3,8 @@
 Every server of the registry polls :meth:`EndpointStore.revisions` (one small query) and reads a plan
 again only when its revision moved, so a change made through any worker, any server or the CLI
 reaches every worker within one poll. A plan change and its history entry are written in one
-transaction, as alias moves are; the canary state (where the promotion loop stands) is written
+transaction, as alias moves are, and so is the alias move that goes with a plan change (a promotion,
+a rollback); the canary state (where the promotion loop stands) is written
 without history: it is progress, not a change of plan.
 """
 
@@ -17,6 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, select, update
 
 from modelport.errors import NotFoundError, RegistryError
+from modelport.registry.aliases import AliasMove, move_alias
 from modelport.registry.database import Database
 from modelport.registry.queries import now, utc
 from modelport.registry.tables import endpoint_history, endpoint_plans
@@ -112,12 +114,15 @@ class EndpointStore:
 
     def put(self, endpoint: str, plan: dict[str, Any] | None, *, action: str, who: str | None = None,
             reason: str | None = None, detail: dict[str, Any] | None = None,
-            expect_revision: int | None = None, keep_state: bool = False) -> EndpointChange:
+            expect_revision: int | None = None, keep_state: bool = False,
+            alias: AliasMove | None = None) -> EndpointChange:
         """Set (or with ``plan=None`` remove) the endpoint's plan and record why, in one transaction.
 
         ``expect_revision``: refuse (RegistryError) when the stored revision is another, so two
         writers that read the same plan cannot both act on it. The canary state is reset unless
-        ``keep_state``.
+        ``keep_state``. ``alias``: an alias move made in the same transaction (a promotion, a
+        rollback), recorded in the model's history too; the change's detail then says where the
+        alias went (``alias``, ``alias_from``, ``alias_to``, and ``to`` as ``name:N`` unless given).
         """
         who = who or self.user
         with self.db.write() as conn:
@@ -125,6 +130,11 @@ class EndpointStore:
             if expect_revision is not None and (current.revision if current else 0) != expect_revision:
                 raise RegistryError(f"the plan of endpoint {endpoint!r} changed meanwhile (revision "
                                     f"{current.revision if current else 0}, expected {expect_revision})")
+            if alias is not None:
+                moved = move_alias(conn, alias, who)
+                detail = {"to": f"{alias.name}:{moved.to_version}", **(detail or {}),
+                          "alias": f"{alias.name}@{alias.alias}", "alias_from": moved.from_version,
+                          "alias_to": moved.to_version}
             at = now()
             if plan is None:
                 if current is None:

@@ -16,16 +16,14 @@ from sqlalchemy import Connection, select, update
 from modelport.core.refs import DEFAULT_ALIAS, LATEST, Ref, RefKind, check_alias, check_name, parse_ref
 from modelport.errors import ArchivedVersionError, NotFoundError, RegistryError
 from modelport.registry import queries as q
+from modelport.registry.aliases import AliasMove, move_alias
 from modelport.registry.config import RegistryConfig
 from modelport.registry.database import Database
 from modelport.registry.endpoints import EndpointStore
 from modelport.registry.records import (
-    ALIAS_ACTIONS,
     ALIAS_REMOVE,
-    ALIAS_SET,
     ARCHIVE,
     REGISTER,
-    ROLLBACK,
     TAG_REMOVE,
     TAG_SET,
     UNARCHIVE,
@@ -35,7 +33,6 @@ from modelport.registry.records import (
     Resolved,
     VersionDetails,
 )
-from modelport.registry.rollback import previous_target
 from modelport.registry.store import BlobStore, open_store
 from modelport.registry.tables import aliases, models, tags, versions
 
@@ -174,10 +171,8 @@ class Registry:
     def set_alias(self, name: str, alias: str, version: int, *, who: str | None = None,
                   reason: str | None = None) -> HistoryEntry:
         """Point ``alias`` at ``version`` (a live version) and record the move."""
-        check_alias(alias, settable=True)
         with self.db.write() as conn:
-            model = q.model_id(conn, name, lock=True)
-            return self._move(conn, model, name, alias, version, ALIAS_SET, self._who(who), reason)
+            return move_alias(conn, AliasMove(name, alias, version, reason=reason), self._who(who))
 
     def remove_alias(self, name: str, alias: str, *, who: str | None = None,
                      reason: str | None = None) -> HistoryEntry:
@@ -195,34 +190,9 @@ class Registry:
     def rollback(self, name: str, *, alias: str = DEFAULT_ALIAS, to: int | None = None,
                  who: str | None = None, reason: str | None = None) -> HistoryEntry:
         """Move ``alias`` back to its previous live target (or to version ``to``)."""
-        check_alias(alias, settable=True)
         with self.db.write() as conn:
-            model = q.model_id(conn, name, lock=True)
-            if to is None:
-                moves = q.history_entries(conn, name, model, alias=alias, actions=ALIAS_ACTIONS)
-                archived = {v.version for v in q.all_versions(conn, name) if v.archived}
-                current = q.alias_map(conn, model).get(alias)
-                to = previous_target(moves, name, alias, current, archived)
-            return self._move(conn, model, name, alias, to, ROLLBACK, self._who(who), reason)
-
-    def _move(self, conn: Connection, model: int, name: str, alias: str, number: int,
-              action: str, who: str, reason: str | None) -> HistoryEntry:
-        target = q.version(conn, name, number)
-        if target.archived:
-            raise ArchivedVersionError(f"{target.ref} is archived; an alias cannot point at it")
-        current = q.alias_map(conn, model).get(alias)
-        if action == ROLLBACK and current == number:
-            raise RegistryError(f"alias {alias!r} of model {name!r} already points at {number}")
-        at = q.now()
-        if current is None:
-            conn.execute(aliases.insert().values(model_id=model, alias=alias, version=number,
-                                                 updated_at=at, updated_by=who))
-        else:
-            conn.execute(update(aliases).where(aliases.c.model_id == model,
-                                               aliases.c.alias == alias)
-                         .values(version=number, updated_at=at, updated_by=who))
-        return q.append_history(conn, model, name, who=who, action=action, alias=alias,
-                                from_version=current, to_version=number, reason=reason, at=at)
+            return move_alias(conn, AliasMove(name, alias, to, rollback=True, reason=reason),
+                                self._who(who))
 
     # -- archiving and tags ----------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ An endpoint (the name clients call) serves one plan over model references::
           arms: {control: pricing:1, treatment: pricing:2}
           split: [50, 50]                # or 50: the first arm's percent
           key: header:X-User-Id          # or field:user_id
+          salt: 2026-03-pricing          # optional: a new salt reshuffles which key lands on which arm
 
 :func:`parse_plans` reads that mapping (``endpoints:`` of a ``modelport serve --config`` file, or an
 admin API body) and names every problem at once; :meth:`EndpointPlan.to_dict` writes a plan back in
@@ -79,6 +80,8 @@ class Canary:
     weight: float = DEFAULT_STEPS[0]
     #: when set, a request with a key keeps its side as the weight grows (by a hash of the key)
     key: KeySource | None = None
+    #: mixed into the key's hash: another salt puts other keys first on the canary
+    salt: str = ""
 
     @property
     def analysed_steps(self) -> tuple[float, ...]:
@@ -92,6 +95,8 @@ class Canary:
                                 "gates": self.gates.to_dict(), "weight": _number(self.weight)}
         if self.key is not None:
             data["key"] = str(self.key)
+        if self.salt:
+            data["salt"] = self.salt
         return data
 
 
@@ -111,6 +116,9 @@ class ABTest:
     #: percent of traffic per arm, summing to 100
     split: tuple[float, ...]
     key: KeySource
+    #: mixed into the key's hash, so a new experiment (a new salt) reshuffles which key gets which
+    #: arm; the same salt keeps every key on its arm (empty: the endpoint's name alone)
+    salt: str = ""
 
     def arm(self, name: str) -> Arm:
         for arm in self.arms:
@@ -119,8 +127,11 @@ class ABTest:
         raise KeyError(name)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"arms": {arm.name: arm.ref for arm in self.arms},
-                "split": [_number(s) for s in self.split], "key": str(self.key)}
+        data: dict[str, Any] = {"arms": {arm.name: arm.ref for arm in self.arms},
+                                "split": [_number(s) for s in self.split], "key": str(self.key)}
+        if self.salt:
+            data["salt"] = self.salt
+        return data
 
 
 @dataclass(frozen=True)
@@ -260,6 +271,15 @@ def _key(value: object, where: str, problems: _Problems) -> KeySource | None:
         return None
 
 
+def _salt(value: object, where: str, problems: _Problems) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool) or not isinstance(value, str | int) or not 1 <= len(str(value)) <= 128:
+        problems.add(where, f"must be a text of 1-128 characters, got {value!r}")
+        return ""
+    return str(value)
+
+
 def _gates(value: object, where: str, problems: _Problems) -> Gates:
     if value is None:
         return Gates()
@@ -281,7 +301,7 @@ def _canary(value: object, where: str, problems: _Problems) -> Canary | None:
         problems.add(where, f"must be a reference or a mapping with ref, got {value!r}")
         return None
     before = len(problems.found)
-    _unknown(value, ("ref", "steps", "interval", "gates", "weight", "key"), where, problems)
+    _unknown(value, ("ref", "steps", "interval", "gates", "weight", "key", "salt"), where, problems)
     ref = _text(value, "ref", where, problems)
     steps = _percents(value.get("steps", list(DEFAULT_STEPS)), f"{where}.steps", problems)
     if steps is not None and (not steps or any(b <= a for a, b in pairwise(steps))
@@ -303,9 +323,10 @@ def _canary(value: object, where: str, problems: _Problems) -> Canary | None:
             problems.add(f"{where}.weight", f"must be one percent, got {value['weight']!r}")
         weight = found[0] if found else None
     key = _key(value["key"], f"{where}.key", problems) if "key" in value else None
+    salt = _salt(value.get("salt"), f"{where}.salt", problems)
     if len(problems.found) > before or ref is None or steps is None:
         return None
-    return Canary(ref, steps, interval, gates, steps[0] if weight is None else weight, key)
+    return Canary(ref, steps, interval, gates, steps[0] if weight is None else weight, key, salt)
 
 
 def _arms(value: object, where: str, problems: _Problems) -> tuple[Arm, ...] | None:
@@ -337,10 +358,11 @@ def _ab(value: object, where: str, problems: _Problems) -> ABTest | None:
     if not isinstance(value, dict):
         problems.add(where, f"must be a mapping with arms, split and key, got {value!r}")
         return None
-    _unknown(value, ("arms", "split", "key"), where, problems)
+    _unknown(value, ("arms", "split", "key", "salt"), where, problems)
     arms = _arms(value.get("arms"), f"{where}.arms", problems)
     split = _percents(value.get("split", 50), f"{where}.split", problems)
     key = _key(value.get("key"), f"{where}.key", problems)
+    salt = _salt(value.get("salt"), f"{where}.salt", problems)
     if arms is None or split is None:
         return None
     if len(split) == 1 and len(arms) == 2:
@@ -349,7 +371,7 @@ def _ab(value: object, where: str, problems: _Problems) -> ABTest | None:
         problems.add(f"{where}.split", f"must give each of the {len(arms)} arms a percent, summing to 100, "
                      f"got {list(split)}")
         return None
-    return None if key is None else ABTest(arms, split, key)
+    return None if key is None else ABTest(arms, split, key, salt)
 
 
 def _plan(endpoint: object, data: object, problems: _Problems) -> EndpointPlan | None:

@@ -1,9 +1,11 @@
 """Which version answers a request: a pure function of the plan, the request's key, a random draw and
 which versions are ready.
 
-Sticky assignment maps ``blake2b(endpoint, key)`` to a fraction in [0, 1) and cuts that line by the
-plan's percents, so one key lands on the same side in every process and after every restart, and a
-canary whose weight grows keeps the keys it already had. A request without a key uses the random
+Sticky assignment maps ``blake2b(endpoint, salt, key)`` to a fraction in [0, 1) and cuts that line by
+the plan's percents, so one key lands on the same side in every process and after every restart, and
+a canary whose weight grows keeps the keys it already had. The salt belongs to the experiment (the A/B
+test's or the canary's ``salt``): a new one reshuffles the keys, so the users who were in one test's
+treatment are not the treatment of every test after it. A request without a key uses the random
 draw instead, and the route says so (``key_missing``), so the server can count them.
 
 Readiness wins over the plan: a version that is not ready (loading, or its golden check failed in
@@ -49,9 +51,11 @@ class Route:
     fallback_from: str | None = None
 
 
-def key_fraction(endpoint: str, key: str) -> float:
-    """Where ``key`` falls in [0, 1) for ``endpoint``: the first 8 bytes of a blake2b digest."""
-    digest = hashlib.blake2b(f"{endpoint}\x00{key}".encode(), digest_size=8).digest()
+def key_fraction(endpoint: str, key: str, salt: str = "") -> float:
+    """Where ``key`` falls in [0, 1) for ``endpoint`` and an experiment's ``salt``: the first 8 bytes of
+    a blake2b digest (without a salt, of ``endpoint NUL key`` alone, as before salts existed)."""
+    text = f"{endpoint}\x00{salt}\x00{key}" if salt else f"{endpoint}\x00{key}"
+    digest = hashlib.blake2b(text.encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big") / _SCALE
 
 
@@ -106,8 +110,9 @@ def route(plan: EndpointPlan, key: str | None, draw: float, ready: Collection[st
     if not 0.0 <= draw < 1.0:
         raise ValueError(f"the draw must lie in [0, 1), got {draw!r}")
     source = plan.ab.key if plan.ab is not None else plan.canary.key if plan.canary is not None else None
+    salt = plan.ab.salt if plan.ab is not None else plan.canary.salt if plan.canary is not None else ""
     missing = source is not None and key is None
-    at = key_fraction(plan.endpoint, key) if source is not None and key is not None else draw
+    at = key_fraction(plan.endpoint, key, salt) if source is not None and key is not None else draw
     if plan.ab is not None:
         arm = plan.ab.arms[_pick(plan.ab.split, at)]
         chosen = Route(arm.ref, ARM, arm.name)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from modelport.errors import NotReadyError, ProtocolError
-from modelport.rollout.plan import ABTest, Arm, EndpointPlan, KeySource
+from modelport.rollout.plan import Arm, EndpointPlan, KeySource
 from modelport.rollout.routing import Route, request_key, route
 from modelport.serving.codecs import jsonio
 
@@ -53,8 +53,8 @@ def routed_plan(plan: EndpointPlan, keys: Mapping[str, str]) -> EndpointPlan:
         return keys.get(ref) or UNRESOLVED + ref
 
     canary = None if plan.canary is None else replace(plan.canary, ref=key(plan.canary.ref))
-    ab = None if plan.ab is None else ABTest(tuple(Arm(a.name, key(a.ref)) for a in plan.ab.arms),
-                                             plan.ab.split, plan.ab.key)
+    ab = None if plan.ab is None else replace(plan.ab, arms=tuple(Arm(a.name, key(a.ref))
+                                                                  for a in plan.ab.arms))
     return replace(plan, primary=key(plan.primary), canary=canary, ab=ab,
                    shadows=tuple(dict.fromkeys(key(s) for s in plan.shadows)))
 

@@ -94,6 +94,9 @@ class Service:
         self.deployments = Deployments(self._by_key.get)
         #: copies of requests for shadow versions, answered after the caller's and never returned
         self.shadows = ShadowCopies(self._shadow, self.config.shadow_queue)
+        #: the status a failed shadow copy is logged with; the HTTP adapter, which owns the table of
+        #: statuses, sets it (a shadow that refuses its copy's input is a 4xx, not a crash)
+        self.failure_status: Callable[[BaseException], int] = lambda error: 500
 
     @property
     def models(self) -> list[ServedModel]:
@@ -248,12 +251,16 @@ class Service:
         return Answer(prediction, ids, route)
 
     def log_failure(self, served: ServedModel, protocol: str, status: int, seconds: float, *,
-                    endpoint: str | None = None, role: str = "primary") -> None:
-        """Record a request that got no prediction (its status and latency; no inputs)."""
+                    endpoint: str | None = None, role: str = "primary",
+                    primary_ids: Sequence[str] | None = None) -> None:
+        """Record a request that got no prediction (its status and latency; no inputs); a shadow's
+        failed copy records one row per primary row it copied, linked to it."""
         if self.log is not None:
             self.log.submit(PredictionBatch(endpoint=endpoint or served.name, model=served.name,
                                             version=served.version, inputs=None, protocol=protocol,
-                                            status=status, latency_ms=seconds * 1000, role=role))
+                                            status=status, latency_ms=seconds * 1000, role=role,
+                                            rows=len(primary_ids) if primary_ids else 1,
+                                            primary_ids=primary_ids or None))
 
     async def _shadow(self, copy: ShadowCopy, key: str) -> None:
         """Answer one shadow's copy of a request; its rows link to the primary's by id."""
@@ -264,9 +271,9 @@ class Service:
         try:
             await self.predict(served, copy.raw, proba=copy.proba, protocol=copy.protocol,
                                endpoint=copy.endpoint, role="shadow", primary_ids=copy.primary_ids or None)
-        except Exception:
-            self.log_failure(served, copy.protocol, 500, time.perf_counter() - started,
-                             endpoint=copy.endpoint, role="shadow")
+        except Exception as exc:
+            self.log_failure(served, copy.protocol, self.failure_status(exc), time.perf_counter() - started,
+                             endpoint=copy.endpoint, role="shadow", primary_ids=copy.primary_ids)
             raise
 
     async def _infer(self, served: ServedModel, raw: Any, *, proba: bool, offload: bool,

@@ -194,3 +194,21 @@ def test_metric_rules(text: str, gate: MetricGate, baseline: float | None, bound
 def test_bad_metric_rules_are_refused(text: str) -> None:
     with pytest.raises(ValueError, match="metric"):
         parse_metric_gate(text)
+
+
+def test_a_salt_is_read_written_back_and_checked() -> None:
+    plan = parse_plan("pricing", {"ab": {"arms": {"a": "p:1", "b": "p:2"}, "key": "header:X-User-Id",
+                                         "salt": "2026-03"},
+                                  "shadows": ["p:3"]})
+    assert plan.ab is not None
+    assert plan.ab.salt == "2026-03"
+    assert plan.to_dict()["ab"]["salt"] == "2026-03"
+    assert parse_plan("pricing", plan.to_dict()) == plan
+    canary = parse_plan("credit", {"primary": "c:1", "canary": {"ref": "c:2", "key": "field:user",
+                                                                 "salt": 7}})
+    assert canary.canary is not None
+    assert canary.canary.salt == "7"
+    assert parse_plan("credit", canary.to_dict()) == canary
+    assert "salt" not in parse_plan("e", {"ab": {"arms": ["p:1", "p:2"], "key": "field:u"}}).to_dict()["ab"]
+    with pytest.raises(ConfigError, match=r"endpoints.e.ab.salt: must be a text of 1-128 characters"):
+        parse_plan("e", {"ab": {"arms": ["p:1", "p:2"], "key": "field:u", "salt": ""}})

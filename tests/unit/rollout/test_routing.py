@@ -77,6 +77,42 @@ def test_the_hash_is_stable_across_processes_and_pinned() -> None:
     assert key_fraction("other-endpoint", "user-1") != expected  # endpoints shuffle users apart
 
 
+def _ab(salt: str | None) -> EndpointPlan:
+    ab: dict[str, object] = {"arms": {"a": "p:1", "b": "p:2"}, "split": 50, "key": "header:X-User-Id"}
+    if salt is not None:
+        ab["salt"] = salt
+    return parse_plan("pricing", {"ab": ab})
+
+
+def test_a_new_salt_reshuffles_the_keys_and_the_same_salt_keeps_them() -> None:
+    """A new experiment on the same endpoint must not give the same users the treatment again."""
+    first = [route(_ab("experiment-1"), key, 0.5, ALL).arm for key in KEYS]
+    again = [route(_ab("experiment-1"), key, 0.5, ALL).arm for key in KEYS]
+    second = [route(_ab("experiment-2"), key, 0.5, ALL).arm for key in KEYS]
+    assert first == again
+    # independent assignments agree on half the keys (50/50 split), within a binomial bound
+    same = sum(a == b for a, b in zip(first, second, strict=True))
+    low, high = binomial_bounds(len(KEYS), 0.5)
+    assert low <= same <= high
+    # without a salt, the assignment is the one plans had before salts existed
+    unsalted = [route(_ab(None), key, 0.5, ALL).arm for key in KEYS[:500]]
+    assert unsalted == ["a" if key_fraction("pricing", key) < 0.5 else "b" for key in KEYS[:500]]
+    assert key_fraction("pricing", "user-1", "s") == int.from_bytes(hashlib.blake2b(
+        b"pricing\x00s\x00user-1", digest_size=8).digest(), "big") / 2**64
+
+
+def test_a_salted_canary_puts_other_keys_first() -> None:
+    def first_keys(salt: str) -> set[str]:
+        plan = parse_plan("credit", {"primary": "m:1", "canary": {"ref": "m:2", "weight": 10,
+                                                                   "key": "field:user", "salt": salt}})
+        return {key for key in KEYS if route(plan, key, 0.9, ALL).role == "canary"}
+
+    one, two = first_keys("canary-1"), first_keys("canary-2")
+    assert first_keys("canary-1") == one
+    low, high = binomial_bounds(len(one), 0.10)
+    assert low <= len(one & two) <= high  # the second canary's 10 % overlaps the first's by chance only
+
+
 def test_a_growing_canary_keeps_the_keys_it_had() -> None:
     before = {key for key in KEYS if route(canary_plan(5, key="field:user"), key, 0.9, ALL).role == "canary"}
     after = {key for key in KEYS if route(canary_plan(25, key="field:user"), key, 0.9, ALL).role == "canary"}

@@ -20,6 +20,7 @@ from modelport.serving.config import ServerConfig
 from modelport.serving.extensions import Extension
 from modelport.serving.http import kserve, mlflow, oip, openapi
 from modelport.serving.http.endpoint import Call, Instrument, InstrumentedEndpoint, json_response
+from modelport.serving.http.errors import status_of
 from modelport.serving.metrics import CONTENT_TYPE, ServingMetrics
 from modelport.serving.service import Service
 
@@ -87,6 +88,7 @@ def create_app(service: Service, metrics: ServingMetrics,
     instrument = Instrument(service, metrics)
     spec: dict[str, bytes] = {}
     service.shadows.observe = metrics.shadow
+    service.failure_status = status_of
     service.deployments.on_key_missing = lambda endpoint: metrics.key_missing.labels(endpoint).inc()
 
     async def healthz(request: Request, call: Call) -> Response:
