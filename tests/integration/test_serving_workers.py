@@ -38,6 +38,13 @@ def _predict(url: str, row: dict[str, float] = ROW, name: str = "numbers") -> ht
     return httpx.post(f"{url}/v1/models/{name}:predict", json={"instances": [row]}, timeout=30)
 
 
+def _gone(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
 def _config(tmp_path: Path, path: Path, **settings: object) -> Path:
     lines = ["models:", f"  - {{ref: '{path}', name: numbers}}"]
     lines += [f"{key}: {value}" for key, value in settings.items()]
@@ -57,6 +64,9 @@ def test_a_crashed_worker_is_replaced_while_requests_keep_succeeding(
         answers = [_predict(server.url) for _ in range(20)]
 
         os.kill(first[0], signal.SIGKILL)
+        # a connection the worker accepted in the instant before the signal landed dies with it (any
+        # server's crash loses those); once it is gone, the kernel hands every connection to the other
+        wait_until(lambda: _gone(first[0]), 30, "the killed worker to be gone")
         answers += [_predict(server.url) for _ in range(30)]
         assert [a.status_code for a in answers] == [200] * 50, [a.text for a in answers if a.is_error]
         assert {a.json()["predictions"][0] for a in answers} == {expected}
