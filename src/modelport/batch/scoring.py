@@ -26,7 +26,7 @@ from modelport.batch.inputs import Chunk
 from modelport.batch.output import ChunkResult, OutputFolder, part_name, write_atomic
 from modelport.batch.text import read_text_table
 from modelport.errors import Problem, SchemaError
-from modelport.inference.load import load
+from modelport.inference.load import check_golden, open_verified, verify
 from modelport.inference.model import LoadedModel, Prediction
 from modelport.predictions.batchlog import BatchLog
 
@@ -301,9 +301,19 @@ class _Worker:
 
 def start_worker(spec: ScoringSpec) -> Callable[[Chunk], Future[ChunkResult]]:
     """Load the model once for the workers; return the function that scores one chunk and stores it
-    on a thread, its future resolving once the chunk's files are on disk."""
+    on a thread, its future resolving once the chunk's files are on disk.
+
+    This runs in the process that then forks the workers, so it computes on one thread only: an
+    OpenMP runtime (scikit-learn's HistGradientBoosting, LightGBM, XGBoost) whose thread team
+    started before a fork leaves the forked workers waiting forever on threads they do not have.
+    The limits are set once the model's framework is loaded (threadpoolctl limits only the
+    runtimes loaded when it is called) and before its golden check computes anything.
+    """
     from threadpoolctl import threadpool_limits
 
-    threadpool_limits(spec.threads)
-    model = load(Path(spec.artifact), allow_env_mismatch=spec.allow_env_mismatch)
+    verified = verify(Path(spec.artifact), allow_env_mismatch=spec.allow_env_mismatch)
+    model = open_verified(verified)  # digests and lock checked above, before deserializing
+    threadpool_limits(1)
+    check_golden(model, verified)
+    threadpool_limits(spec.threads)  # the workers' share of the cores, from their first chunk on
     return _Worker(ChunkScorer(model, spec), OutputFolder(Path(spec.output)))
