@@ -1,5 +1,6 @@
 """Importing modelport (and its flavor registry) loads no heavy optional framework, and loading a
-scikit-learn artifact does not load torch."""
+scikit-learn artifact does not load torch, nor does the CLI load the registry's database for
+a path."""
 
 from __future__ import annotations
 
@@ -42,3 +43,11 @@ def test_skops_import_leaves_no_placeholder() -> None:
             "import importlib\nreal = importlib.import_module(TORCH_NAMESPACE)\n"
             "assert hasattr(real, '__array_api_version__')")
     assert _loaded_after(code, ("torch",)) == ["torch"]
+
+
+def test_cli_with_a_path_ref_imports_no_database_nor_framework(tmp_path: Path) -> None:
+    # the main process of `modelport batch PATH ...` reads and plans; the pool's workers load the model
+    small_classifier(tmp_path / "model")
+    code = ("import modelport.cli.main\nfrom modelport.cli.batch_commands import resolve_model\n"
+            f"resolve_model({str(tmp_path / 'model')!r})")
+    assert _loaded_after(code, (*HEAVY, "sklearn", "skops.io")) == []
