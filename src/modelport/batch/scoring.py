@@ -10,6 +10,7 @@ steps: the local engine's workers store a chunk on a thread while they score the
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -29,6 +30,8 @@ from modelport.errors import Problem, SchemaError
 from modelport.inference.load import check_golden, open_verified, verify
 from modelport.inference.model import LoadedModel, Prediction
 from modelport.predictions.batchlog import BatchLog
+
+log = logging.getLogger("modelport.batch")
 
 #: columns every output part has besides the id (or row), kept and prediction columns
 ROW, MODEL_VERSION, RUN_ID = "row", "model_version", "run_id"
@@ -312,6 +315,8 @@ def start_worker(spec: ScoringSpec) -> Callable[[Chunk], Future[ChunkResult]]:
     from threadpoolctl import threadpool_limits
 
     verified = verify(Path(spec.artifact), allow_env_mismatch=spec.allow_env_mismatch)
+    for warning in verified.environment.warnings:
+        log.warning("artifact %s: %s", verified.manifest.name, warning)
     model = open_verified(verified)  # digests and lock checked above, before deserializing
     threadpool_limits(1)
     check_golden(model, verified)
