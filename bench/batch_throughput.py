@@ -15,12 +15,17 @@ For each model:
   check in the pool, Parquet read, validation, prediction, Parquet parts written and synced), with
   the peak memory of its whole process tree sampled every 0.2 s: the sum of RSS (counts pages the
   forked workers share once per process) and the sum of PSS (shares them out);
-- with --spark, the same through ``--engine spark`` on local[WORKERS] (Spark's JVM and Python workers).
+- with --spark, the same through ``--engine spark`` on local[WORKERS] (Spark's JVM and Python workers),
+  and, where mlflow imports (mlflow-skinny is enough), MLflow's ``mlflow.pyfunc.spark_udf`` as the
+  peer: the same estimator saved with ``mlflow.sklearn.save_model`` (with a signature, so columns go
+  by name), scored in a new process from the Spark session's start to the Parquet output written,
+  ``env_manager="local"`` (this interpreter), predict_proba as an array column.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import multiprocessing as mp
 import os
@@ -163,7 +168,58 @@ def _end_to_end(path: Path, source: Path, out: Path, workers: int, chunk_rows: i
             "processes": memory.peak_processes, "peak chunks in flight": summary["peak_chunks_in_flight"]}
 
 
+def _mlflow_udf_run(model_dir: str, source: str, out: str, workers: int) -> None:
+    """In its own process: score ``source`` with MLflow's spark_udf into Parquet; print rows and s."""
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    started = time.perf_counter()
+    import mlflow.pyfunc
+    from pyspark.sql import SparkSession
+
+    spark = (SparkSession.builder.master(f"local[{workers}]").config("spark.ui.enabled", "false")
+             .config("spark.ui.showConsoleProgress", "false").config("spark.driver.host", "127.0.0.1")
+             .config("spark.driver.bindAddress", "127.0.0.1").getOrCreate())
+    spark.sparkContext.setLogLevel("ERROR")
+    frame = spark.read.parquet(source)
+    udf = mlflow.pyfunc.spark_udf(spark, model_dir, env_manager="local", result_type="array<double>")
+    frame.withColumn("proba", udf(*COLUMNS)).write.mode("overwrite").parquet(out)
+    rows = spark.read.parquet(out).count()
+    print(json.dumps({"rows": rows, "seconds": time.perf_counter() - started}))
+    spark.stop()
+
+
+def _mlflow_udf(path: Path, source: Path, out: Path, workers: int) -> dict[str, Any]:
+    """MLflow's spark_udf on the estimator packed at ``path``, end to end in a new process."""
+    import mlflow.sklearn
+    from mlflow.models import infer_signature
+
+    loaded = modelport.load(path)
+    estimator = loaded.model
+    sample, _ = _data(1000, seed=7)
+    model_dir = out.with_name(out.name + "-mlflow-model")
+    # MLflow saves with skops too; it trusts the types modelport's pack accepted for the same model
+    mlflow.sklearn.save_model(estimator, str(model_dir), pyfunc_predict_fn="predict_proba",
+                              skops_trusted_types=list(loaded.manifest.flavor_meta.get("trusted_types", [])),
+                              signature=infer_signature(sample, estimator.predict_proba(sample)))
+    command = [sys.executable, __file__, "--mlflow-udf-run", str(model_dir), str(source), str(out),
+               str(workers)]
+    started = time.perf_counter()
+    run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    memory = _Memory(run.pid)
+    memory.start()
+    stdout, stderr = run.communicate()
+    wall = time.perf_counter() - started
+    memory.join()
+    if run.returncode != 0:
+        raise SystemExit(f"mlflow spark_udf failed: {stderr[-3000:]}")
+    done = json.loads(stdout.strip().splitlines()[-1])
+    return {"wall s": wall, "rows/s": done["rows"] / wall, "peak PSS MiB": memory.peak_pss / 2**20}
+
+
 def main() -> None:
+    if len(sys.argv) == 6 and sys.argv[1] == "--mlflow-udf-run":
+        _mlflow_udf_run(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]))
+        return
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--workers", type=int, default=default_workers())
@@ -207,6 +263,13 @@ def main() -> None:
                       f"{spark['rows/s']:>12,.0f} rows/s = {spark['rows/s'] / limit:.0%} of the limit; wall "
                       f"{spark['wall s']:.1f} s, session start {spark['startup s']:.1f} s, peak PSS "
                       f"{spark['peak PSS MiB']:,.0f} MiB (JVM included)")
+                if importlib.util.find_spec("mlflow") is not None:
+                    peer = _mlflow_udf(path, source, root / f"mlflow{i}", args.workers)
+                    results[name]["mlflow spark_udf end to end"] = peer
+                    print(f"end to end, MLflow spark_udf (local[{args.workers}], env_manager=local) "
+                          f"{peer['rows/s']:>12,.0f} rows/s = {peer['rows/s'] / limit:.0%} of the limit; "
+                          f"wall {peer['wall s']:.1f} s, peak PSS {peer['peak PSS MiB']:,.0f} MiB "
+                          "(JVM included)")
         print("\n" + json.dumps(results, indent=2))
     finally:
         shutil.rmtree(root, ignore_errors=True)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -127,9 +129,31 @@ def main() -> None:
     # two steady, then two shifted
     report("credit", OUT, since=started[0], window=250)
 
-    console.rule("9. roll out: shadow v2, canary it to production, roll back a broken v3 by its gates")
+    console.rule("9. batch-score a large file")
+    batch_score(x, rows=200_000)
+    console.rule("10. roll out: shadow v2, canary it to production, roll back a broken v3 by its gates")
     run_rollouts(model, x_train, y_train, x_test, candidate=second.ref, out=OUT)
     console.rule("done")
+
+
+def batch_score(x: pd.DataFrame, rows: int) -> None:
+    """Score ``rows`` applications drawn (with replacement) from the data set, as a user would:
+    ``modelport batch`` in a new process, with its progress bar and summary."""
+    folder = OUT / "batch"
+    folder.mkdir(parents=True, exist_ok=True)
+    source = folder / "applications.parquet"
+    drawn = x.sample(n=rows, replace=True, random_state=0).reset_index(drop=True)
+    drawn.insert(0, "application_id", [f"A{i:07d}" for i in range(rows)])
+    drawn.to_parquet(source, index=False, row_group_size=50_000)
+    command = ["batch", "credit@production", str(source), str(folder / "scored"), "--id-column",
+               "application_id", "--chunk-rows", "25000"]
+    console.print(f"{rows:,} applications in {source} ({source.stat().st_size / 2**20:.1f} MiB)")
+    console.print("$ modelport " + " ".join(command), highlight=False)
+    subprocess.run([sys.executable, "-m", "modelport", *command], check=True)
+    scored = pd.read_parquet(folder / "scored", columns=["application_id", "prediction"])
+    shares = scored["prediction"].value_counts(normalize=True)
+    console.print(f"{len(scored):,} rows in {folder / 'scored'}: "
+                  + ", ".join(f"{label} {share:.1%}" for label, share in shares.items()), highlight=False)
 
 
 if __name__ == "__main__":

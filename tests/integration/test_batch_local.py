@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.ensemble import HistGradientBoostingClassifier
 
 import modelport
 from modelport.batch.output import JOURNAL, SUMMARY
@@ -170,3 +174,25 @@ def test_bad_requests_are_refused_before_scoring(credit_path: Path, tmp_path: Pa
         result = batch(credit_path, *args)
         assert result.exit_code == code, (args, result.output)
         assert message in result.output, result.output
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_model_computing_on_openmp_threads_is_scored_by_forked_workers(tmp_path: Path,
+                                                                         workers: int) -> None:
+    # HistGradientBoosting predicts on an OpenMP thread team: one started in the pool's parent (by
+    # the golden check) before it forks the workers would leave them waiting forever
+    x, y = numeric_classification(400, seed=3)
+    model = HistGradientBoostingClassifier(max_iter=20, random_state=0).fit(x, y)
+    modelport.pack(model, name="boosted", sample=x, target=y, out=tmp_path / "boosted")
+    rows, _ = numeric_classification(20_000, seed=4)
+    source = write(rows, tmp_path / "in.parquet")
+    command = [sys.executable, "-m", "modelport", "batch", str(tmp_path / "boosted"), str(source),
+               str(tmp_path / "out"), "--workers", str(workers), "--chunk-rows", "2000",
+               "--no-log-predictions", "--json"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=180, env={
+        **os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["rows"] == 20_000
+    got = read_output(tmp_path / "out").sort_values("row")
+    expected = modelport.load(tmp_path / "boosted").predict(rows)
+    assert (got["prediction"].to_numpy() == expected).all()

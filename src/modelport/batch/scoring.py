@@ -10,6 +10,7 @@ steps: the local engine's workers store a chunk on a thread while they score the
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -26,9 +27,11 @@ from modelport.batch.inputs import Chunk
 from modelport.batch.output import ChunkResult, OutputFolder, part_name, write_atomic
 from modelport.batch.text import read_text_table
 from modelport.errors import Problem, SchemaError
-from modelport.inference.load import load
+from modelport.inference.load import check_golden, open_verified, verify
 from modelport.inference.model import LoadedModel, Prediction
 from modelport.predictions.batchlog import BatchLog
+
+log = logging.getLogger("modelport.batch")
 
 #: columns every output part has besides the id (or row), kept and prediction columns
 ROW, MODEL_VERSION, RUN_ID = "row", "model_version", "run_id"
@@ -301,9 +304,21 @@ class _Worker:
 
 def start_worker(spec: ScoringSpec) -> Callable[[Chunk], Future[ChunkResult]]:
     """Load the model once for the workers; return the function that scores one chunk and stores it
-    on a thread, its future resolving once the chunk's files are on disk."""
+    on a thread, its future resolving once the chunk's files are on disk.
+
+    This runs in the process that then forks the workers, so it computes on one thread only: an
+    OpenMP runtime (scikit-learn's HistGradientBoosting, LightGBM, XGBoost) whose thread team
+    started before a fork leaves the forked workers waiting forever on threads they do not have.
+    The limits are set once the model's framework is loaded (threadpoolctl limits only the
+    runtimes loaded when it is called) and before its golden check computes anything.
+    """
     from threadpoolctl import threadpool_limits
 
-    threadpool_limits(spec.threads)
-    model = load(Path(spec.artifact), allow_env_mismatch=spec.allow_env_mismatch)
+    verified = verify(Path(spec.artifact), allow_env_mismatch=spec.allow_env_mismatch)
+    for warning in verified.environment.warnings:
+        log.warning("artifact %s: %s", verified.manifest.name, warning)
+    model = open_verified(verified)  # digests and lock checked above, before deserializing
+    threadpool_limits(1)
+    check_golden(model, verified)
+    threadpool_limits(spec.threads)  # the workers' share of the cores, from their first chunk on
     return _Worker(ChunkScorer(model, spec), OutputFolder(Path(spec.output)))

@@ -20,6 +20,7 @@ from modelport.batch.job import BatchConfig, ModelSource, run_batch
 from modelport.cli.batch_progress import ProgressView, summary_line
 from modelport.cli.errors import err_console, handle_errors
 from modelport.cli.registry_commands import open_registry
+from modelport.core.refs import RefKind, parse_ref
 from modelport.deploy.cronjob import (
     KUBERNETES_VERSION,
     CronJobSpec,
@@ -32,6 +33,7 @@ from modelport.deploy.cronjob import (
 )
 from modelport.deploy.dockerfile import IMAGE_ARTIFACT, image_tag
 from modelport.engines.local import default_workers
+from modelport.errors import NotFoundError
 from modelport.inference.load import verify
 from modelport.settings import Settings
 
@@ -40,7 +42,12 @@ ENGINES = ("local", "spark")
 
 def resolve_model(ref: str) -> ModelSource:
     """The artifact folder a ref names (files re-checked on the way out of the store), unloaded:
-    each worker loads it once."""
+    the workers load it once. A path needs no registry (nor its database's import)."""
+    if parse_ref(ref).kind is RefKind.PATH:
+        path = Path(ref).expanduser()
+        if not path.exists():
+            raise NotFoundError(f"no artifact folder or .tar at {path}")
+        return ModelSource(path)
     with open_registry() as registry:
         found = registry.resolve(ref, verify=True)
     if found.version is None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -13,8 +13,10 @@ from modelport.cli.errors import handle_errors
 from modelport.core.refs import DEFAULT_ALIAS, RefKind, parse_ref
 from modelport.errors import ArchivedVersionError, NotFoundError, RefError
 from modelport.registry.records import HistoryEntry
-from modelport.registry.service import Registry
 from modelport.settings import Settings
+
+if TYPE_CHECKING:
+    from modelport.registry.service import Registry
 
 console = Console()
 models_app = typer.Typer(name="models", no_args_is_help=True, help="Registered models.")
@@ -27,7 +29,9 @@ USER = Annotated[str | None, typer.Option("--user", help="who (default: $MODELPO
 
 
 def open_registry() -> Registry:
-    """The registry the environment configures."""
+    """The registry the environment configures (SQLAlchemy is imported here, not with the CLI)."""
+    from modelport.registry.service import Registry
+
     return Registry(Settings.from_env().registry_config())
 
 

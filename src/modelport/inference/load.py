@@ -95,8 +95,13 @@ def load(path: str | Path, *, allow_env_mismatch: bool = False, golden_check: bo
         log.warning("artifact %s: %s", verified.manifest.name, warning)
     model = place(open_verified(verified), device)
     if golden_check:
-        result = golden.run(model, verified.root)
-        if not result.passed:
-            raise GoldenCheckError(result.failed_rows, result.max_difference, result.tolerance,
-                                   verified.environment.all)
+        check_golden(model, verified)
     return model
+
+
+def check_golden(model: LoadedModel, verified: Verified) -> None:
+    """Raise GoldenCheckError unless ``model`` reproduces the artifact's golden outputs."""
+    result = golden.run(model, verified.root)
+    if not result.passed:
+        raise GoldenCheckError(result.failed_rows, result.max_difference, result.tolerance,
+                               verified.environment.all)

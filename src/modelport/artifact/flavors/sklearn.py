@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 import shutil
+import sys
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -23,10 +25,34 @@ from modelport.errors import FlavorError, UnsafeArtifactError
 SKOPS_FILE = "model.skops"
 PICKLE_FILE = "model.joblib"
 PICKLE_SUFFIXES = (".joblib", ".pkl", ".pickle")
+#: scikit-learn's array-API namespace for torch tensors; importing it imports torch
+TORCH_NAMESPACE = "sklearn.externals.array_api_compat.torch"
+
+
+def skops_io() -> ModuleType:
+    """``skops.io``, imported without importing torch.
+
+    On import, skops lists scikit-learn's estimators with ``sklearn.utils.all_estimators``, which
+    walks every sklearn package, importing each to find its subpackages: sklearn's array-API
+    namespace for torch among them, and torch with it (a second and a half of a batch worker's
+    start), although the walk then leaves ``sklearn.externals`` out of the estimators it collects.
+    While skops.io is first imported, an empty placeholder without subpackages stands in for that
+    namespace, so the walk passes it by and the list is the same; the placeholder is removed at
+    once, so sklearn imports the real namespace if a torch tensor ever asks for it.
+    """
+    if "skops.io" in sys.modules:
+        return sys.modules["skops.io"]
+    placeholder = ModuleType(TORCH_NAMESPACE)
+    placed = sys.modules.setdefault(TORCH_NAMESPACE, placeholder) is placeholder
+    try:
+        return require("skops.io", "sklearn")
+    finally:
+        if placed and sys.modules.get(TORCH_NAMESPACE) is placeholder:
+            del sys.modules[TORCH_NAMESPACE]
 
 
 def untrusted_types(path: Path) -> list[str]:
-    sio = require("skops.io", "sklearn")
+    sio = skops_io()
     return sorted(sio.get_untrusted_types(file=path))
 
 
@@ -37,7 +63,7 @@ def dump_skops(obj: object, path: Path) -> None:
     with the current time; all three are replaced (numbered in order of first mention in
     schema.json, a fixed date) so that packing the same model twice yields the same artifact id.
     """
-    sio = require("skops.io", "sklearn")
+    sio = skops_io()
     sio.dump(obj, path)
     with zipfile.ZipFile(path) as source:
         contents = {info.filename: source.read(info) for info in source.infolist()}
@@ -58,7 +84,7 @@ def dump_skops(obj: object, path: Path) -> None:
 
 def load_skops(path: Path, trusted: list[str]) -> object:
     """Load a skops file, refusing any type outside ``trusted``."""
-    sio = require("skops.io", "sklearn")
+    sio = skops_io()
     unknown = sorted(set(untrusted_types(path)) - set(trusted))
     if unknown:
         raise UnsafeArtifactError(f"{path.name} holds types nobody accepted at pack time: {unknown}")
