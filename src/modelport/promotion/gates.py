@@ -4,9 +4,15 @@ Each gate passes, fails, or is inconclusive; the step fails when any gate fails,
 inconclusive, and passes only when every gate passes. Nothing passes or fails on missing data:
 below ``min_requests`` on either side every gate is inconclusive.
 
-- ``error_rate`` and ``p99_ratio`` are operational thresholds, compared as measured: the canary's
-  share of 5xx responses against ``max_error_rate``, its p99 latency over the primary's against
-  ``max_p99_ratio``.
+- ``error_rate`` is an operational threshold, compared as measured: the canary's share of 5xx
+  responses against ``max_error_rate``.
+- ``p99_ratio``: the canary's p99 latency over the primary's against ``max_p99_ratio``. The p99 of a
+  few hundred requests is nearly their slowest one, so a ratio above the maximum fails only when
+  it is beyond noise: when the canary's p99 lower confidence bound over the primary's upper one is
+  still above the maximum (distribution-free bounds: order statistics picked by the binomial
+  distribution of how many requests fall below the true p99). Above the maximum but within noise
+  the gate is inconclusive and the step waits for more requests. Without the latencies (statistics
+  built by hand) the ratio is compared as measured.
 - ``disagreement`` and ``metric`` compare samples, so they fail only on evidence, never on noise:
   the canary is rolled back only when the difference is beyond the threshold with the gates'
   ``confidence`` (95 % by default).
@@ -96,12 +102,40 @@ def _error_rate(gates: Gates, primary: WindowStats, canary: WindowStats) -> Gate
 def _p99_ratio(gates: Gates, primary: WindowStats, canary: WindowStats) -> GateResult:
     if primary.p99_ms is None or canary.p99_ms is None:
         return GateResult("p99_ratio", Outcome.INCONCLUSIVE, None, gates.max_p99_ratio, "no latencies")
-    ratio = canary.p99_ms / primary.p99_ms if primary.p99_ms > 0 else math.inf if canary.p99_ms > 0 else 1.0
-    outcome = Outcome.FAIL if ratio > gates.max_p99_ratio else Outcome.PASS
-    return GateResult("p99_ratio", outcome, ratio, gates.max_p99_ratio,
-                      f"canary p99 {canary.p99_ms:.1f} ms is {ratio:.2f}x the primary's "
-                      f"{primary.p99_ms:.1f} ms ({'above' if outcome is Outcome.FAIL else 'within'} "
-                      f"the maximum {gates.max_p99_ratio:g}x)")
+    ratio = _ratio(canary.p99_ms, primary.p99_ms)
+    measured = (f"canary p99 {canary.p99_ms:.1f} ms is {ratio:.2f}x the primary's {primary.p99_ms:.1f} ms")
+    if ratio <= gates.max_p99_ratio:
+        return GateResult("p99_ratio", Outcome.PASS, ratio, gates.max_p99_ratio,
+                          f"{measured} (within the maximum {gates.max_p99_ratio:g}x)")
+    if not canary.latencies or not primary.latencies:
+        return GateResult("p99_ratio", Outcome.FAIL, ratio, gates.max_p99_ratio,
+                          f"{measured} (above the maximum {gates.max_p99_ratio:g}x)")
+    low = _ratio(quantile_bounds(canary.latencies, 0.99, gates.confidence)[0],
+                 quantile_bounds(primary.latencies, 0.99, gates.confidence)[1])
+    if low > gates.max_p99_ratio:
+        return GateResult("p99_ratio", Outcome.FAIL, ratio, gates.max_p99_ratio,
+                          f"{measured}, at least {low:.2f}x with {gates.confidence:.0%} confidence "
+                          f"(above the maximum {gates.max_p99_ratio:g}x)")
+    return GateResult("p99_ratio", Outcome.INCONCLUSIVE, ratio, gates.max_p99_ratio,
+                      f"{measured}, above the maximum {gates.max_p99_ratio:g}x but within noise (at least "
+                      f"{low:.2f}x with {gates.confidence:.0%} confidence): waiting for more requests")
+
+
+def _ratio(numerator: float, denominator: float) -> float:
+    if denominator > 0:
+        return numerator / denominator
+    return math.inf if numerator > 0 else 1.0
+
+
+def quantile_bounds(ascending: Sequence[float], q: float, confidence: float) -> tuple[float, float]:
+    """One-sided distribution-free confidence bounds (lower, upper) of the ``q`` quantile of the
+    distribution ``ascending`` (sorted) was drawn from: the order statistics whose ranks are the
+    binomial(n, q) quantiles at ``1 - confidence`` and ``confidence``."""
+    n = len(ascending)
+    alpha = 1.0 - confidence
+    low = int(stats.binom.ppf(alpha, n, q))  # P(fewer than `low` of n fall below the quantile) <= alpha
+    high = int(stats.binom.ppf(confidence, n, q)) + 1
+    return float(ascending[min(max(low, 1), n) - 1]), float(ascending[min(max(high, 1), n) - 1])
 
 
 def _numeric(values: Sequence[Any]) -> bool:

@@ -37,6 +37,8 @@ class WindowStats:
     predictions: tuple[Any, ...] = ()
     #: business metric name → the outcome values fed back for this window's predictions
     metrics: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
+    #: every request's latency in ms, ascending (the p99 gate's confidence bounds); empty: unknown
+    latencies: tuple[float, ...] = ()
 
     @property
     def error_rate(self) -> float | None:
@@ -78,7 +80,7 @@ def _stats(rows: pd.DataFrame, metric: str | None) -> WindowStats:
         metrics[metric] = _outcomes(rows[OUTCOME]) if OUTCOME in rows else ()
     return WindowStats(requests=len(rows), errors=int((status >= 500).sum()),
                        p99_ms=float(np.percentile(latency, 99)) if len(latency) else None,
-                       predictions=predictions, metrics=metrics)
+                       predictions=predictions, metrics=metrics, latencies=tuple(np.sort(latency).tolist()))
 
 
 def window_statistics(frame: pd.DataFrame, *, by: str = "version", metric: str | None = None,
