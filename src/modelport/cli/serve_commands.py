@@ -16,7 +16,6 @@ from typing import Annotated, Any
 
 import typer
 
-from modelport.app.rollout_actions import declare
 from modelport.cli.errors import handle_errors
 from modelport.cli.registry_commands import open_registry
 from modelport.errors import ConfigError
@@ -161,6 +160,8 @@ def build_spec(sources: tuple[ModelSource, ...], settings: dict[str, Any],
 def declare_endpoints(plans: tuple[EndpointPlan, ...], source: str) -> list[ServeModel]:
     """Store the serve file's plans in the registry (unless unchanged since last declared) and name
     the primaries of every stored plan: the server loads them before it reports ready."""
+    from modelport.app.rollout_actions import declare  # the registry (SQLAlchemy): only when serving
+
     primaries: list[ServeModel] = []
     with open_registry() as registry:
         environment = Settings.from_env()
