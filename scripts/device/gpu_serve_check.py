@@ -20,9 +20,9 @@ import httpx
 import numpy as np
 
 sys.path.insert(0, os.getcwd())
-from tests.unit.inference.test_device import _torch_artifact  # noqa: E402
+from tests.unit.inference.test_device import _torch_artifact
 
-import modelport  # noqa: E402
+import modelport
 
 URL = "http://127.0.0.1:8123"
 
