@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +27,7 @@ from modelport.predictions import FeedbackStore, PredictionBatch, PredictionLog,
 from modelport.registry.service import Registry
 from modelport.settings import Settings
 from tests.prediction_logs import START, credit_halves, pack_credit, prediction_log
+from tests.serving_processes import wait_until
 
 runner = CliRunner()
 RANGE = ["--from", "2026-01-05T00:00:00Z", "--to", "2026-01-05T06:00:00Z"]
@@ -215,7 +215,8 @@ def test_the_report_shows_the_cpu_and_memory_the_log_sampled(registered: dict[st
     root = Settings.from_env().predictions
     with PredictionLog(root, flush_interval_s=0.05, resource_interval_s=0.05) as log:
         _log_batches(log, recent)
-        time.sleep(0.3)
+        # the writer samples when it starts, then once more on close: two samples once it has written
+        wait_until(lambda: log.stats().written > 0, 30, "the log's first write")
     result = runner.invoke(app, ["monitor", "report", "credit", "--since", "2h", "--json", "--no-importance"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)

@@ -40,7 +40,10 @@ async def test_a_torch_model_serves_from_cuda_with_its_gpu_gauges(tmp_path: Path
         assert [a.status_code for a in answers] == [200] * 64
         got = np.array([a.json()["predictions"][0] for a in answers])
         np.testing.assert_allclose(got, expected[:64], rtol=1e-5, atol=1e-5)
-        await asyncio.sleep(1.2)  # one resource sample
-        text = (await client.get("/metrics")).text
+        for _ in range(100):  # each process samples its resources every second
+            text = (await client.get("/metrics")).text
+            if "modelport_gpu_memory_allocated_bytes{" in text:
+                break
+            await asyncio.sleep(0.1)
     assert _gauge(text, "modelport_gpu_memory_allocated_bytes") > 0
     print("gpu utilisation gauge:", re.findall(r"^modelport_gpu_utilization_ratio.*$", text, re.M))
