@@ -3,8 +3,8 @@ validate, join, predict, encode, against ``predict_frame`` alone on the same row
 
     PYTHONPATH=src:. python bench/request_overhead.py [--model forest|logreg|credit]
 
-Fits and packs the model as bench/serving_peers.py does; prints 10th-percentile microseconds of 300
-calls each (the least disturbed by a shared machine).
+Fits and packs the model as bench/serving_peers.py does; prints the median microseconds of 200 calls
+each (after 20 warm-up calls), as serving_peers.py times the model's own predict.
 """
 
 from __future__ import annotations
@@ -12,28 +12,13 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
-import time
 import warnings
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-from bench.serving_peers import _v2_columns, _v2_tensor, build_model
+from bench.serving_peers import _median_us, _v2_columns, _v2_tensor, build_model
 
 import modelport
 from modelport.serving.codecs import v2
-
-
-def low_us(func: Callable[[], Any], repeat: int = 300) -> float:
-    for _ in range(20):
-        func()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        func()
-        times.append(time.perf_counter() - start)
-    times.sort()
-    return times[len(times) // 10] * 1e6
 
 
 def main() -> None:
@@ -57,8 +42,8 @@ def main() -> None:
 
         decoded = v2.decode(body, None, model.signature, available)
         frame = model.join([model.validate_rows(decoded.raw)[0]])
-        alone = low_us(lambda: model.predict_frame(frame, proba=True))
-        path = low_us(whole)
+        alone = _median_us(lambda: model.predict_frame(frame, proba=True))
+        path = _median_us(whole)
         print(f"{args.model}: predict_frame {alone:,.0f} µs, whole request path {path:,.0f} µs, "
               f"overhead {path - alone:,.0f} µs")
 
