@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -29,6 +30,18 @@ def resign(root: Path, **manifest_changes: object) -> None:
     manifest.update(manifest_changes)
     manifest["files"] = digest_tree(root)
     (root / MANIFEST).write_text(json.dumps(manifest, sort_keys=True, separators=(",", ":")))
+
+
+def golden_mismatch(source: Path, target: Path) -> Path:
+    """A copy of the artifact at ``source`` whose golden outputs no longer match its model, re-signed
+    as another packer would: it loads, and fails its golden check."""
+    shutil.copytree(source, target)
+    outputs = target / "golden" / "outputs.json"
+    data = json.loads(outputs.read_text())
+    data["probabilities"][2] = [p + 0.25 for p in data["probabilities"][2]]
+    outputs.write_text(json.dumps(data))
+    resign(target)
+    return target
 
 
 def credit_pipeline(rows: int = 600) -> tuple[Pipeline, pd.DataFrame, pd.Series]:

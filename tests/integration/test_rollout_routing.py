@@ -3,8 +3,6 @@ logged with version and role; sticky A/B arms; admin API auth."""
 
 from __future__ import annotations
 
-import json
-import shutil
 from collections import Counter
 from pathlib import Path
 
@@ -13,7 +11,7 @@ import pytest
 
 from modelport.predictions.reader import read_predictions
 from modelport.settings import Settings
-from tests.artifacts import resign
+from tests.artifacts import golden_mismatch
 from tests.rollout_models import ROW, TOKEN, admin, config, pack_versions, register
 from tests.serving_processes import serve, wait_until
 
@@ -125,22 +123,12 @@ def test_without_an_admin_token_the_admin_api_is_off(versions: list[Path], tmp_p
             assert "MODELPORT_ADMIN_TOKEN" in refused.json()["error"]
 
 
-def _tampered(source: Path, target: Path) -> Path:
-    """A copy whose golden outputs no longer match the model, re-signed as another packer would."""
-    shutil.copytree(source, target)
-    outputs = target / "golden" / "outputs.json"
-    data = json.loads(outputs.read_text())
-    data["probabilities"][2] = [p + 0.25 for p in data["probabilities"][2]]
-    outputs.write_text(json.dumps(data))
-    resign(target)
-    return target
-
 
 def test_a_version_failing_its_golden_check_never_takes_traffic_whatever_the_plan(
         versions: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MODELPORT_ADMIN_TOKEN", TOKEN)
     registry = register(versions)
-    registry.register(_tampered(versions[1], tmp_path / "tampered"), name="numbers")  # numbers:4
+    registry.register(golden_mismatch(versions[1], tmp_path / "tampered"), name="numbers")  # numbers:4
     plans = """
 endpoints:
   scoring:

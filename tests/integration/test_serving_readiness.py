@@ -3,13 +3,11 @@ one that fails its golden check is never ready and never gets traffic."""
 
 from __future__ import annotations
 
-import json
-import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.artifacts import resign
+from tests.artifacts import golden_mismatch
 from tests.serving_apps import open_model, serving
 
 pytestmark = pytest.mark.anyio
@@ -17,20 +15,10 @@ pytestmark = pytest.mark.anyio
 ROW = {"x1": 0.1, "x2": -0.2, "x3": 0.3, "x4": 1.0}
 
 
-def _tampered_copy(source: Path, target: Path) -> Path:
-    """A copy whose golden outputs no longer match the model, re-signed as another packer would."""
-    shutil.copytree(source, target)
-    outputs = target / "golden" / "outputs.json"
-    data = json.loads(outputs.read_text())
-    data["probabilities"][2] = [p + 0.25 for p in data["probabilities"][2]]
-    outputs.write_text(json.dumps(data))
-    resign(target)
-    return target
-
 
 async def test_golden_check_failure_keeps_a_model_out_of_traffic(
         served_paths: dict[str, Path], tmp_path: Path) -> None:
-    tampered = open_model(_tampered_copy(served_paths["numeric"], tmp_path / "tampered"))
+    tampered = open_model(golden_mismatch(served_paths["numeric"], tmp_path / "tampered"))
     good = open_model(served_paths["regressor"])
     async with serving([("numeric", "2", tampered), ("regressor", "1", good)], retry_after_s=5) as (
             client, service):
