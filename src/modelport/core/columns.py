@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from modelport.core.schema import ColumnKind, ColumnSpec, Signature
-from modelport.core.validation import conform
+from modelport.core.validation import conform, out_of_range
 from modelport.errors import Problem
 
 
@@ -59,9 +59,7 @@ def column_rows(raw: Any, signature: Signature) -> tuple[ColumnRows, list[Proble
             numbers = array.astype(np.float64, copy=False)
             outside = (numbers < spec.minimum) | (numbers > spec.maximum)
             if outside.any():
-                warnings.append(Problem(
-                    spec.name, f"outside the training range [{spec.minimum:g}, {spec.maximum:g}]",
-                    tuple(int(i) for i in np.flatnonzero(outside))))
+                warnings.append(out_of_range(spec, outside))
     return ColumnRows(tuple(arrays), len(arrays[0])), warnings
 
 

@@ -39,6 +39,12 @@ def _rows(mask: np.ndarray) -> tuple[int, ...]:
     return tuple(int(i) for i in np.flatnonzero(mask))
 
 
+def out_of_range(spec: ColumnSpec, outside: np.ndarray) -> Problem:
+    """The warning for the rows of ``spec``'s column that ``outside`` marks (one flag per row)."""
+    return Problem(spec.name, f"outside the training range [{spec.minimum:g}, {spec.maximum:g}]",
+                   _rows(outside))
+
+
 def _is_number(v: Any) -> bool:
     return isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool | np.bool_)
 
@@ -130,9 +136,7 @@ def _check_column(spec: ColumnSpec, column: pd.Series, result: Validation) -> No
         if outside.any():
             full = np.zeros(len(column), dtype=bool)
             full[np.flatnonzero(present_mask)[outside]] = True
-            result.warnings.append(Problem(
-                spec.name, f"outside the training range [{spec.minimum:g}, {spec.maximum:g}]",
-                _rows(full)))
+            result.warnings.append(out_of_range(spec, full))
 
 
 _NUMERIC_KINDS = (ColumnKind.FLOAT, ColumnKind.INT)
@@ -245,9 +249,7 @@ def validate_matrix(values: np.ndarray, signature: Signature) -> Validation | No
     result = Validation(bad_rows=np.zeros(len(values), dtype=bool))
     for j in np.flatnonzero(outside.any(axis=0)):
         spec = specs[j]
-        result.warnings.append(Problem(
-            spec.name, f"outside the training range [{spec.minimum:g}, {spec.maximum:g}]",
-            _rows(outside[:, j])))
+        result.warnings.append(out_of_range(spec, outside[:, j]))
     return result
 
 
