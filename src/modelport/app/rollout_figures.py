@@ -132,11 +132,10 @@ def version_rows(frame: pd.DataFrame) -> tuple[VersionRow, ...]:
         names, shares = _bins({version: s.predictions for version, s in stats.items()})
         for version, s in stats.items():
             mine = served[labels == version]
-            latency = mine["latency_ms"].to_numpy(dtype=float)
+            p50 = float(np.percentile(s.latencies, 50)) if s.latencies else None
             found.append(VersionRow(
                 endpoint, version, tuple(sorted(set(mine["role"].astype(str)))), s.requests, s.errors,
-                s.error_rate, float(np.percentile(latency, 50)) if len(latency) else None, s.p99_ms,
-                names, shares[version]))
+                s.error_rate, p50, s.p99_ms, names, shares[version]))
     return tuple(found)
 
 
