@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from modelport.artifact.flavors import sklearn_forests
 from modelport.artifact.flavors.base import (
     RawOutputs,
     call_estimator,
@@ -167,8 +168,10 @@ class SklearnFlavor:
     def load(self, directory: Path, meta: Mapping[str, Any], *, trust_pickle: bool) -> object:
         path = directory / str(meta["file"])
         if meta.get("serialization") == "pickle":
-            return load_pickle(path, trust_pickle=trust_pickle)
-        return load_skops(path, list(meta.get("trusted_types", [])))
+            model = load_pickle(path, trust_pickle=trust_pickle)
+        else:
+            model = load_skops(path, list(meta.get("trusted_types", [])))
+        return sklearn_forests.accelerate(model)
 
     def run(self, model: Any, features: Any, meta: Mapping[str, Any], *, proba: bool) -> RawOutputs:
         if meta.get("input") == "array" and hasattr(features, "to_numpy"):

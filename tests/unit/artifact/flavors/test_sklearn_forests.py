@@ -1,0 +1,125 @@
+"""The direct forest path: the same bits as scikit-learn's, on every input it accepts or refuses."""
+
+from __future__ import annotations
+
+import copy
+import pickle
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import sparse
+from sklearn.ensemble import (
+    ExtraTreesClassifier,
+    ExtraTreesRegressor,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+import modelport
+from modelport.artifact.flavors.sklearn_forests import accelerate
+from tests.data import numeric_classification, numeric_regression
+
+
+def _pair(model: Any) -> tuple[Any, Any]:
+    """(scikit-learn's own model, an accelerated deep copy of it)."""
+    return model, accelerate(copy.deepcopy(model))
+
+
+def _accelerated(model: Any) -> bool:
+    return bool({"predict", "predict_proba"} & set(vars(model)))
+
+
+CLASSIFIERS = [
+    RandomForestClassifier(n_estimators=25, random_state=0),
+    RandomForestClassifier(n_estimators=7, max_depth=3, class_weight="balanced", random_state=1),
+    ExtraTreesClassifier(n_estimators=25, random_state=0),
+    RandomForestClassifier(n_estimators=10, n_jobs=2, random_state=2),
+]
+
+
+@pytest.mark.parametrize("forest", CLASSIFIERS, ids=lambda m: type(m).__name__)
+@pytest.mark.parametrize("classes", [2, 3])
+def test_classifier_probabilities_and_labels_are_bit_identical(forest: Any, classes: int) -> None:
+    x, y = numeric_classification(300, classes=classes)
+    own, fast = _pair(forest.fit(x, y))
+    assert _accelerated(fast)
+    assert not _accelerated(own)
+    fresh, _ = numeric_classification(257, classes=classes, seed=7)
+    for rows in (fresh.head(1), fresh.head(64), fresh, fresh.astype(np.float32)):
+        assert np.array_equal(fast.predict_proba(rows), own.predict_proba(rows))
+        assert np.array_equal(fast.predict(rows), own.predict(rows))
+
+
+@pytest.mark.parametrize("forest", [RandomForestRegressor(n_estimators=20, random_state=0),
+                                    ExtraTreesRegressor(n_estimators=20, max_depth=5, random_state=0)],
+                         ids=lambda m: type(m).__name__)
+def test_regressor_values_are_bit_identical(forest: Any) -> None:
+    x, y = numeric_regression(300)
+    own, fast = _pair(forest.fit(x, y))
+    assert _accelerated(fast)
+    fresh, _ = numeric_regression(100, seed=3)
+    assert np.array_equal(fast.predict(fresh), own.predict(fresh))
+    assert fast.predict(fresh).shape == (100,)
+
+
+def test_missing_values_follow_the_trees_learned_direction() -> None:
+    x, y = numeric_classification(300)
+    x.iloc[::7, 1] = np.nan  # trees fitted on missing values learn where they go
+    own, fast = _pair(RandomForestClassifier(n_estimators=15, random_state=0).fit(x, y))
+    probe = x.head(50).copy()
+    probe.iloc[::3, 0] = np.nan
+    assert np.array_equal(fast.predict_proba(probe), own.predict_proba(probe))
+
+
+def test_refusals_are_scikit_learns_own() -> None:
+    x, y = numeric_classification(100)
+    own, fast = _pair(RandomForestClassifier(n_estimators=5, random_state=0).fit(x.to_numpy(), y))
+    for bad, problem in ((np.ones((2, 3)), "features"), (np.array([[np.inf, 0, 0, 0]]), "infinity")):
+        with pytest.raises(ValueError, match=problem) as theirs:
+            own.predict_proba(bad)
+        with pytest.raises(ValueError, match=re.escape(str(theirs.value))):
+            fast.predict_proba(bad)
+
+
+def test_sparse_input_takes_scikit_learns_path_with_the_same_result() -> None:
+    x, y = numeric_classification(200)
+    own, fast = _pair(RandomForestClassifier(n_estimators=5, random_state=0).fit(x.to_numpy(), y))
+    rows = sparse.csr_matrix(np.where(np.abs(x.to_numpy()) < 1, 0.0, x.to_numpy()))
+    assert np.array_equal(fast.predict_proba(rows), own.predict_proba(rows))
+
+
+def test_only_single_output_stock_forests_at_the_end_of_a_pipeline_are_touched() -> None:
+    x, y = numeric_classification(200)
+    pipe = accelerate(make_pipeline(StandardScaler(), RandomForestClassifier(n_estimators=5)).fit(x, y))
+    assert _accelerated(pipe[-1])
+    assert not _accelerated(pipe[0])
+    two_outputs = accelerate(RandomForestClassifier(n_estimators=5).fit(x, np.c_[y, 1 - y]))
+    assert not _accelerated(two_outputs)
+
+    class Custom(RandomForestClassifier):
+        pass
+
+    assert not _accelerated(accelerate(Custom(n_estimators=5).fit(x, y)))
+
+
+def test_a_pickled_accelerated_forest_still_predicts_probabilities() -> None:
+    x, y = numeric_classification(200, classes=3)
+    own, fast = _pair(RandomForestClassifier(n_estimators=5, random_state=0).fit(x, y))
+    again = pickle.loads(pickle.dumps(fast))
+    assert np.array_equal(again.predict_proba(x), own.predict_proba(x))
+
+
+def test_a_loaded_forest_artifact_is_accelerated_and_passes_its_golden_check(tmp_path: Path) -> None:
+    x, y = numeric_classification(300, classes=3)
+    model = RandomForestClassifier(n_estimators=30, random_state=0).fit(x, y)
+    artifact = modelport.pack(model, name="rf", sample=x, out=tmp_path / "rf")
+    loaded = artifact.load()
+    assert _accelerated(loaded.model)
+    expected = model.predict_proba(x)
+    assert np.array_equal(loaded.predict_proba(pd.DataFrame(x)), expected)
