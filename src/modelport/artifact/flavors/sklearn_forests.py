@@ -6,11 +6,14 @@ forest spends ~4 ms on one row of which the trees themselves take ~0.25 ms. A se
 answers one row or a small batch at a time, where that dispatch is nearly all the cost.
 
 ``accelerate`` gives a loaded forest (or the forest at the end of a Pipeline) ``predict_proba``
-(classifiers) or ``predict`` (regressors) methods that validate the input once, exactly as the
-forest does, then sum ``tree_.predict`` over the trees in their order and divide by their number:
-the same float32 input, the same additions in the same order, so the same bits as scikit-learn's
-sequential path. Only single-output forests of the four stock classes are touched (a subclass may
-override what it predicts); anything else, sparse input included, takes scikit-learn's own path.
+(classifiers) or ``predict`` (regressors) methods that validate the input once, then sum
+``tree_.predict`` over the trees in their order and divide by their number: the same float32
+input, the same additions in the same order, so the same bits as scikit-learn's sequential path.
+Validation is the forest's own, except for the plainest input (float columns under the fitted
+names, all finite), which is converted to float32 directly: scikit-learn's checks of a 30-column
+frame cost more than the 100 trees on 64 rows. Only single-output forests of the four stock
+classes are touched (a subclass may override what it predicts); anything else, sparse input
+included, takes scikit-learn's own path.
 The loaded model's golden check then compares the accelerated outputs with those scikit-learn
 produced at pack time.
 """
@@ -21,6 +24,7 @@ import types
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 #: the stock forests whose prediction is the mean of their trees' ``tree_.predict``
 CLASSIFIERS = ("RandomForestClassifier", "ExtraTreesClassifier")
@@ -57,9 +61,39 @@ def _forest_kind(model: Any) -> str | None:
     return None
 
 
+def _plain_float32(forest: Any, X: Any) -> np.ndarray | None:
+    """``X`` as the float32 matrix the forest's validation makes of it, when that is plainly so.
+
+    A DataFrame with exactly the fitted column names, every column float64 or float32 (an
+    int64 column may round differently on the way to float32), or a 2-D float array for a forest
+    fitted without names; and every value finite once float32 (else the forest's own validation
+    decides: missing values may be allowed, infinities are refused with its message). Checking a
+    frame column by column costs scikit-learn ~10 µs a column; this costs a few µs in all.
+    """
+    names = getattr(forest, "feature_names_in_", None)
+    if isinstance(X, pd.DataFrame):
+        if names is None or X.shape[1] != len(names) or X.columns.tolist() != names.tolist():
+            return None
+        if not all(isinstance(dtype, np.dtype) and dtype.kind == "f" and dtype.itemsize in (4, 8)
+                   for dtype in X.dtypes):
+            return None
+        with np.errstate(over="ignore"):  # too large for float32: refused below, as scikit-learn does
+            values = X.to_numpy(dtype=np.float32)
+    elif isinstance(X, np.ndarray) and names is None:
+        if X.ndim != 2 or X.shape[1] != forest.n_features_in_ or X.dtype.kind != "f":
+            return None
+        with np.errstate(over="ignore"):
+            values = X.astype(np.float32)
+    else:
+        return None
+    return values if np.isfinite(values).all() else None
+
+
 def _direct(original: Any, mean: Any) -> Any:
     def predict(forest: Any, X: Any) -> np.ndarray:
-        checked = forest._validate_X_predict(X)
+        checked = _plain_float32(forest, X)
+        if checked is None:
+            checked = forest._validate_X_predict(X)
         if not isinstance(checked, np.ndarray):
             return np.asarray(original(X))  # sparse: scikit-learn's own path
         return np.asarray(mean(forest, checked))

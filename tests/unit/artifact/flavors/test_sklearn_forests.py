@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import pickle
 import re
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +76,27 @@ def test_missing_values_follow_the_trees_learned_direction() -> None:
     probe = x.head(50).copy()
     probe.iloc[::3, 0] = np.nan
     assert np.array_equal(fast.predict_proba(probe), own.predict_proba(probe))
+
+
+def test_inputs_off_the_plain_float_path_give_the_same_bits_through_scikit_learns_checks() -> None:
+    x, y = numeric_classification(300)
+    own, fast = _pair(RandomForestClassifier(n_estimators=15, random_state=0).fit(x, y))
+    probe = x.head(40)
+    big_ints = pd.DataFrame({c: (probe[c] * 1e9).astype(np.int64) for c in probe.columns})
+    nullable = probe.astype("Float64")
+    mixed = probe.astype({"x2": np.float32})
+    for rows in (big_ints, nullable, mixed, probe.to_numpy()):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # the array has no feature names: warned twice
+            assert np.array_equal(fast.predict_proba(rows), own.predict_proba(rows))
+    too_large = probe.assign(x1=probe["x1"] * 1e39)  # finite in float64, infinite in float32
+    for model in (own, fast):  # both refuse, after numpy's warnings about the overflow
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            with pytest.raises(ValueError, match="infinity"):
+                model.predict_proba(too_large)
+    with pytest.raises(ValueError, match="feature names"):
+        fast.predict_proba(probe[["x2", "x1", "x3", "x4"]])
 
 
 def test_refusals_are_scikit_learns_own() -> None:
