@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -95,6 +96,11 @@ class Signature:
     @property
     def names(self) -> list[str]:
         return [c.name for c in self.inputs]
+
+    @functools.cached_property
+    def name_set(self) -> frozenset[str]:
+        """The input names as a set, made once (decoders ask per request)."""
+        return frozenset(c.name for c in self.inputs)
 
     @property
     def all_numeric(self) -> bool:

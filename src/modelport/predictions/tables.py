@@ -154,8 +154,10 @@ def _gather_inputs(entries: Sequence[Entry], kind: str, names: tuple[str, ...]) 
     batches = [e.batch for e in entries]
     inputs: list[Any] = [b.inputs for b in batches]
     if kind == "matrix":
-        stacked = _combine([np.asarray(m).reshape(len(b), -1) for m, b in zip(inputs, batches, strict=True)])
-        return [stacked[:, j] for j in range(len(names))]  # type: ignore[call-overload]
+        stacked = _stack(inputs, batches)
+        if stacked.ndim == 2 and stacked.shape[1] > 1:
+            stacked = np.asfortranarray(stacked)  # each column contiguous for Arrow
+        return [stacked[:, j] for j in range(len(names))]
     if kind == "records":
         rows = list(itertools.chain.from_iterable(inputs))
         return [[row.get(name) for row in rows] for name in names]
@@ -170,9 +172,30 @@ def _gather_inputs(entries: Sequence[Entry], kind: str, names: tuple[str, ...]) 
     return []
 
 
+def _stack(matrices: list[Any], batches: Sequence[PredictionBatch]) -> np.ndarray:
+    """The rows of every entry's matrix, one under the other."""
+    if all(type(m) is np.ndarray and m.ndim == 2 for m in matrices):
+        return np.concatenate(matrices)  # serving's (1, k) rows: no per-entry reshape
+    parts = [np.asarray(m).reshape(len(b), -1) for m, b in zip(matrices, batches, strict=True)]
+    return np.asarray(_combine(parts))
+
+
 def _predictions(batches: Sequence[PredictionBatch]) -> list[Any] | np.ndarray:
+    values = [b.predictions for b in batches]
+    arrays = [v for v in values if type(v) is np.ndarray and v.ndim == 1]
+    if len(arrays) == len(values):
+        return np.concatenate(arrays) if len(arrays) > 1 else arrays[0]
     return _combine([[None] * len(b) if b.predictions is None else _column_part(b.predictions)
                      for b in batches])
+
+
+def _text(values: list[Any], sizes: np.ndarray) -> pa.Array:
+    """A text column of per-entry values repeated per row; one call when they are all the same
+    (endpoint, model, version, role and protocol nearly always are within a flush)."""
+    first = values[0]
+    if values.count(first) == len(values) and (first is None or isinstance(first, str)):
+        return pa.repeat(pa.scalar(first, type=pa.string()), int(sizes.sum()))
+    return pa.array(_repeat(values, sizes, object), type=pa.string())
 
 
 def _masked(values: Any, keep: np.ndarray | None) -> Any:
@@ -229,7 +252,7 @@ def _group_table(entries: Sequence[Entry], layout: Layout, privacy: Privacy) -> 
         "time": pa.array(_repeat([e.time_us for e in entries], sizes, np.int64)).cast(_TIME),
     }
     for field in ("endpoint", "model", "version", "role", "protocol"):
-        data[field] = pa.array(_repeat([getattr(b, field) for b in batches], sizes, object), type=pa.string())
+        data[field] = _text([getattr(b, field) for b in batches], sizes)
     data["status"] = pa.array(_repeat([b.status for b in batches], sizes, np.int64))
     data["latency_ms"] = pa.array(_repeat([b.latency_ms for b in batches], sizes, np.float64))
     data["sample_rate"] = pa.array(_repeat([e.sample_rate for e in entries], sizes, np.float64))

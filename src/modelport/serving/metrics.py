@@ -100,6 +100,9 @@ class ServingMetrics:
                                      "Worker processes that started serving, by why they were started.",
                                      ["reason"], registry=r)
         self.resources = ResourceGauges(r)
+        #: the request counter's and latency histogram's children by (model, version, protocol,
+        #: status): as bounded as the label set itself
+        self._request_children: dict[tuple[str, str, str, int], tuple[Counter, Histogram]] = {}
         self.shadow_copies = Counter("modelport_shadow_copies",
                                      "Copies of endpoint requests for shadow versions, by outcome (answered, "
                                      "failed, or dropped while the shadow queue was full).",
@@ -114,8 +117,14 @@ class ServingMetrics:
 
     def request(self, protocol: str, served: ServedModel | None, status: int, seconds: float) -> None:
         model, version = (served.name, served.version) if served is not None else ("", "")
-        self.requests.labels(model, version, protocol, status_class(status)).inc()
-        self.latency.labels(model, version, protocol).observe(seconds)
+        key = (model, version, protocol, status)
+        children = self._request_children.get(key)
+        if children is None:  # ``labels`` costs more than the update itself: look each child up once
+            children = (self.requests.labels(model, version, protocol, status_class(status)),
+                        self.latency.labels(model, version, protocol))
+            self._request_children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     def batch(self, served: ServedModel, record: BatchRecord) -> None:
         name, version = served.name, served.version

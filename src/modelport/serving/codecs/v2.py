@@ -186,7 +186,7 @@ def _requested(request: InferenceRequest, available: tuple[str, ...]
 
 
 def _raw_input(inputs: list[RequestInput], arrays: list[np.ndarray], signature: Signature) -> Any:
-    names = set(signature.names)
+    names = signature.name_set
     if len(inputs) == 1 and inputs[0].name not in names:
         return arrays[0]  # one tensor for the whole (all-numeric) row; to_frame checks the rest
     problems: list[Problem] = []
