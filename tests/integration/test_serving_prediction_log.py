@@ -3,14 +3,17 @@ status, and joins delayed labels posted to /v2/models/{name}/feedback."""
 
 from __future__ import annotations
 
+import asyncio
 import signal
 from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
 
-from modelport.predictions import joined, read_predictions, read_resources
+from modelport.predictions import PredictionBatch, PredictionLog, joined, read_predictions, read_resources
 from modelport.serving.config import LogConfig
+from tests.data import numeric_classification
 from tests.serving_apps import open_model, serving
 from tests.serving_processes import serve
 
@@ -77,6 +80,53 @@ async def test_feedback_posted_to_the_server_joins_its_predictions(
     assert table.loc[ids[0], "label"] == 2
     assert table.loc[ids[1], "label"] == 0
     assert table["label"].isna().sum() == 1
+
+
+async def test_a_shared_model_call_logs_each_caller_s_rows_under_the_ids_it_answered(
+        served_paths: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    log = LogConfig(str(tmp_path / "predictions"), flush_interval_s=60)
+    model = open_model(served_paths["numeric"])
+    x = numeric_classification(200, classes=3)[0]
+    expected = model.predict_detailed(x)
+    submits: list[int] = []
+    real_submit = PredictionLog.submit
+
+    def counted(self: PredictionLog, batch: PredictionBatch) -> list[str]:
+        submits.append(len(batch))
+        return real_submit(self, batch)
+
+    monkeypatch.setattr(PredictionLog, "submit", counted)
+    callers = 90
+
+    async def call(client: httpx.AsyncClient, i: int) -> tuple[list[int], list[str]]:
+        rows = list(range(i, i + 1 + i % 3))
+        if i % 2:  # a numeric tensor: its batch is logged as one
+            frame = x.iloc[rows]
+            inputs = [{"name": "input", "shape": list(frame.shape), "datatype": "FP64",
+                       "data": frame.to_numpy().ravel().tolist()}]
+            answer = await client.post("/v2/models/numeric/infer", json={"inputs": inputs})
+            return rows, answer.json()["parameters"]["prediction_ids"]
+        answer = await client.post("/v1/models/numeric:predict",
+                                   json={"instances": x.iloc[rows].to_dict("records")})
+        return rows, answer.json()["prediction_ids"]
+
+    async with serving([model], log=log, max_batch_size=32) as (client, _):
+        answers = await asyncio.gather(*(call(client, i) for i in range(callers)))
+
+    logged = read_predictions(log.root, "numeric").set_index("id")
+    every = [row_id for _, ids in answers for row_id in ids]
+    assert len(every) == len(set(every)) == len(logged)
+    for rows, ids in answers:
+        assert len(ids) == len(rows)
+        got = logged.loc[ids]
+        np.testing.assert_array_equal(got["input.x1"], x["x1"].iloc[rows])
+        np.testing.assert_array_equal(got["input.x4"], x["x4"].iloc[rows])
+        assert got["prediction"].astype(int).tolist() == expected.values[rows].tolist()
+        np.testing.assert_allclose(got[["proba.0", "proba.1", "proba.2"]], expected.probabilities[rows])
+    assert (logged["latency_ms"] > 0).all()
+    assert set(logged["status"]) == {200}
+    assert sorted(set(logged["protocol"])) == ["v1", "v2"]
+    assert len(submits) < callers  # callers that shared a model call shared a log entry
 
 
 def test_sigterm_writes_every_acknowledged_prediction(served_paths: dict[str, Path], tmp_path: Path,

@@ -117,7 +117,8 @@ class PredictionBatch:
     role: str = Role.PRIMARY
     protocol: str = ""
     status: int = 200
-    latency_ms: float = 0.0
+    #: the request's latency, or one per row (a model call's requests logged as one batch)
+    latency_ms: float | np.ndarray = 0.0
     ids: Sequence[str] | None = None
     #: when the prediction was made; None: when it is submitted
     time: datetime | None = None

@@ -230,6 +230,17 @@ def _repeat(values: list[Any], sizes: np.ndarray, dtype: Any) -> np.ndarray:
     return np.repeat(np.array(values, dtype=dtype), sizes)
 
 
+def _latencies(batches: Sequence[PredictionBatch], sizes: np.ndarray, rows: int,
+               keep: np.ndarray | None) -> pa.Array:
+    values = [b.latency_ms for b in batches]
+    if not any(type(v) is np.ndarray for v in values):
+        return pa.array(_repeat(values, sizes, np.float64))
+    per_row = np.concatenate([np.asarray(v, dtype=np.float64).reshape(-1) if type(v) is np.ndarray
+                              else np.full(len(b), v, dtype=np.float64)
+                              for v, b in zip(values, batches, strict=True)])
+    return pa.array(_masked(_checked("latencies", per_row, rows), keep))
+
+
 def _checked(name: str, values: Any, rows: int) -> Any:
     if len(values) != rows:
         raise ValueError(f"{name} has {len(values)} values for {rows} rows")
@@ -254,7 +265,7 @@ def _group_table(entries: Sequence[Entry], layout: Layout, privacy: Privacy) -> 
     for field in ("endpoint", "model", "version", "role", "protocol"):
         data[field] = _text([getattr(b, field) for b in batches], sizes)
     data["status"] = pa.array(_repeat([b.status for b in batches], sizes, np.int64))
-    data["latency_ms"] = pa.array(_repeat([b.latency_ms for b in batches], sizes, np.float64))
+    data["latency_ms"] = _latencies(batches, sizes, rows, keep)
     data["sample_rate"] = pa.array(_repeat([e.sample_rate for e in entries], sizes, np.float64))
     if any(b.primary_ids is not None for b in batches):
         links = _combine([[None] * len(b) if b.primary_ids is None else list(b.primary_ids) for b in batches])

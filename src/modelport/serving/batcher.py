@@ -68,22 +68,37 @@ log = logging.getLogger("modelport.serving")
 
 
 @dataclass(frozen=True)
+class Delivered:
+    """A request of a batch that got its rows' prediction and was enqueued with a ``tag``."""
+
+    tag: Any
+    #: the request's validated rows, as enqueued
+    frame: Rows
+    #: its rows within the batch's prediction
+    start: int
+    stop: int
+
+
+@dataclass(frozen=True)
 class BatchRecord:
-    """What one model call did: rows, requests coalesced, each request's queue wait, the outputs."""
+    """What one model call did: rows, requests coalesced, each request's queue wait, the outputs,
+    and the tagged requests it answered (not those whose caller had gone)."""
 
     rows: int
     requests: int
     waits: tuple[float, ...]
     prediction: Prediction
+    delivered: tuple[Delivered, ...] = ()
 
 
-@dataclass
+@dataclass(slots=True)
 class _Item:
     frame: Rows
     proba: bool
     future: asyncio.Future[Prediction]
     enqueued_at: float
     observed: bool
+    tag: Any = None
 
 
 def slice_prediction(prediction: Prediction, start: int, stop: int) -> Prediction:
@@ -162,11 +177,13 @@ class MicroBatcher:
             self._arriving -= 1
             self._wakeup.set()
 
-    def enqueue(self, frame: Rows, *, proba: bool, observed: bool = True
+    def enqueue(self, frame: Rows, *, proba: bool, observed: bool = True, tag: Any = None
                 ) -> asyncio.Future[Prediction]:
         """Queue a validated frame; the future resolves to its own rows' prediction.
 
         ``observed=False`` (the warm-up) keeps the batch out of ``on_batch``, hence out of metrics.
+        ``tag``: anything; ``on_batch`` gets it back in ``BatchRecord.delivered`` with the
+        request's rows once they are answered, before the caller resumes.
         """
         if self._worker is None:
             raise NotReadyError(self.name, "the batcher is not running", self.retry_after)
@@ -175,9 +192,9 @@ class MicroBatcher:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Prediction] = loop.create_future()
         if self._inline_ok(len(frame)):
-            self._run_inline(_Item(frame, proba, future, loop.time(), observed))
+            self._run_inline(_Item(frame, proba, future, loop.time(), observed, tag))
             return future
-        self._queue.append(_Item(frame, proba, future, loop.time(), observed))
+        self._queue.append(_Item(frame, proba, future, loop.time(), observed, tag))
         self._wakeup.set()
         return future
 
@@ -197,7 +214,9 @@ class MicroBatcher:
             self.running, self.busy_since = 0, None
         item.future.set_result(prediction)
         if self._on_batch is not None and item.observed:
-            self._on_batch(BatchRecord(len(item.frame), 1, (0.0,), prediction))
+            rows = len(item.frame)
+            delivered = () if item.tag is None else (Delivered(item.tag, item.frame, 0, rows),)
+            self._on_batch(BatchRecord(rows, 1, (0.0,), prediction, delivered))
 
     def _timed(self, predict: PredictFrame, join: Join, parts: list[Rows], proba: bool) -> Prediction:
         """One model call, folded into the running mean of a call's cost (runs on either thread)."""
@@ -321,14 +340,17 @@ class MicroBatcher:
             return
         self.running, self.busy_since = 0, None
         start = 0
+        delivered: list[Delivered] = []
         for item in items:
             stop = start + len(item.frame)
             if not item.future.done():
                 item.future.set_result(slice_prediction(prediction, start, stop))
+                if item.tag is not None:
+                    delivered.append(Delivered(item.tag, item.frame, start, stop))
             start = stop
         if self._on_batch is not None and any(item.observed for item in items):
             waits = tuple(started - item.enqueued_at for item in items)
-            self._on_batch(BatchRecord(start, len(items), waits, prediction))
+            self._on_batch(BatchRecord(start, len(items), waits, prediction, tuple(delivered)))
 
 
 def _settle_error(item: _Item, exc: Exception) -> None:

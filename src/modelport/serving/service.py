@@ -24,6 +24,7 @@ from modelport.inference import golden
 from modelport.inference.model import LoadedModel, Prediction
 from modelport.predictions import PredictionBatch, PredictionLog
 from modelport.rollout.routing import Route
+from modelport.serving.batch_logging import LogTag, log_delivered
 from modelport.serving.batcher import BatchRecord, MicroBatcher
 from modelport.serving.config import ServerConfig
 from modelport.serving.deployments import Deployments
@@ -145,6 +146,12 @@ class Service:
         def on_batch(record: BatchRecord) -> None:
             if observe is not None:
                 observe(served, record)
+            if record.delivered and self.log is not None:
+                try:
+                    log_delivered(self.log, served.name, served.version, served.columns, record)
+                except Exception:  # the tags left without ids are logged request by request
+                    log.exception("logging a batch of %s failed; its requests are logged one by one",
+                                  served.key)
 
         batcher = MicroBatcher(model.predict_frame, name=f"{name}:{version}",
                                max_batch_size=config.max_batch_size,
@@ -233,11 +240,14 @@ class Service:
         # monitoring needs a classifier's scores whatever the protocol asked for (for classifiers
         # packed as one-pass, probabilities cost nothing more)
         wanted = proba or (log is not None and served.model.task == "classification")
-        rows, prediction = await self._infer(served, raw, proba=wanted, offload=offload)
         if route is not None:
             role = route.role
+        tag = None if log is None else LogTag(started, endpoint or served.name, protocol, role, primary_ids)
+        rows, prediction = await self._infer(served, raw, proba=wanted, offload=offload, tag=tag)
         ids: list[str] = []
-        if log is not None:
+        if tag is not None and tag.ids is not None:
+            ids = tag.ids  # logged with its model call's batch
+        elif log is not None:
             # the raw columns or records as decoded are 3-10x cheaper to log than a validated frame
             logged = raw if isinstance(raw, dict | list) and not isinstance(rows, np.ndarray) else rows
             ids = log.submit(PredictionBatch(
@@ -277,14 +287,17 @@ class Service:
             raise
 
     async def _infer(self, served: ServedModel, raw: Any, *, proba: bool, offload: bool,
-                     observed: bool = True) -> tuple[Any, Prediction]:
+                     observed: bool = True, tag: LogTag | None = None) -> tuple[Any, Prediction]:
+        """Validate, then predict through the batcher; a ``tag`` goes with numeric rows only, whose
+        batch is then logged as one (``batch_logging``)."""
         batcher = served.batcher
         with batcher.arriving():
             if offload:
                 frame, warnings = await asyncio.to_thread(served.model.validate_rows, raw)
             else:
                 frame, warnings = served.model.validate_rows(raw)
-            future = batcher.enqueue(frame, proba=proba, observed=observed)
+            future = batcher.enqueue(frame, proba=proba, observed=observed,
+                                     tag=tag if type(frame) is np.ndarray else None)
         timeout = self.config.request_timeout_s
         # one timer per request, cheaper than asyncio.wait_for's wrapper task and future
         expiry = asyncio.get_running_loop().call_later(timeout, _expire, future, timeout)

@@ -1,0 +1,74 @@
+"""Log a model call's predictions as one batch, not one per request.
+
+Under load a model call answers dozens of one-row requests. Logged one by one, each costs the
+request path a ``PredictionBatch`` and the writer thread a queue entry to convert, and the queue's
+thousands of entries a second keep the garbage collector busy: about a sixth of the server's time
+on a 100-tree forest at 64 connections. So a request whose validated rows are a numeric matrix is
+enqueued with a :class:`LogTag`; when its model call returns, before any caller resumes, the batch's
+requests are logged as one ``PredictionBatch`` per (endpoint, protocol, role) with their rows
+stacked, each request's latency per row, and fresh ids handed back through the tags. Requests whose
+rows are columns of mixed types keep the per-request path (their decoded body is what the log
+stores cheaply).
+
+A request's logged latency runs from the start of its ``Service.predict`` to the end of its model
+call: its validation, queueing and share of the batch, not the encoding of its answer.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from modelport.predictions import PredictionBatch, PredictionLog
+from modelport.predictions.records import new_ids
+from modelport.serving.batcher import BatchRecord, Delivered
+
+
+@dataclass(slots=True)
+class LogTag:
+    """What the log needs of one request besides its rows and outputs; ``ids`` once logged."""
+
+    started: float
+    endpoint: str
+    protocol: str
+    role: str
+    primary_ids: Sequence[str] | None = None
+    #: the ids its rows were logged under, set when its model call is logged
+    ids: list[str] | None = None
+
+
+def log_delivered(log: PredictionLog, model: str, version: str, columns: Sequence[str],
+                  record: BatchRecord) -> None:
+    """Submit the tagged requests of ``record`` to ``log`` and give each tag its ids."""
+    now = time.perf_counter()
+    groups: dict[tuple[str, str, str, bool], list[Delivered]] = {}
+    for item in record.delivered:
+        tag: LogTag = item.tag
+        key = (tag.endpoint, tag.protocol, tag.role, tag.primary_ids is not None)
+        groups.setdefault(key, []).append(item)
+    prediction = record.prediction
+    for (endpoint, protocol, role, linked), group in groups.items():
+        sizes = np.array([item.stop - item.start for item in group])
+        rows = int(sizes.sum())
+        values, probabilities = prediction.values, prediction.probabilities
+        if len(group) != record.requests or rows != record.rows:  # not the whole batch: its own rows
+            index = np.concatenate([np.arange(item.start, item.stop) for item in group])
+            values = np.asarray(values)[index]
+            probabilities = None if probabilities is None else probabilities[index]
+        inputs = group[0].frame if len(group) == 1 else np.concatenate([item.frame for item in group])
+        latency = np.repeat(np.array([(now - item.tag.started) * 1000 for item in group]), sizes)
+        primary = (list(itertools.chain.from_iterable(item.tag.primary_ids for item in group))
+                   if linked else None)
+        ids = new_ids(rows)
+        log.submit(PredictionBatch(endpoint=endpoint, model=model, version=version, inputs=inputs,
+                                   columns=columns, predictions=values, probabilities=probabilities,
+                                   labels=prediction.labels, protocol=protocol, role=role,
+                                   latency_ms=latency, ids=ids, primary_ids=primary))
+        start = 0
+        for item, size in zip(group, sizes.tolist(), strict=True):
+            item.tag.ids = ids[start:start + size]
+            start += size
