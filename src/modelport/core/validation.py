@@ -270,12 +270,24 @@ def validate_matrix(values: np.ndarray, signature: Signature) -> Validation | No
     return result
 
 
+#: (column index, specs whose dtype is not float64) by id(signature), as ``_BOUNDS``: building the
+#: index from the names costs more than the rest of a one-row frame
+_FRAME_PARTS: dict[int, tuple[Signature, pd.Index, tuple[ColumnSpec, ...]]] = {}
+
+
 def matrix_frame(values: np.ndarray, signature: Signature) -> pd.DataFrame:
     """The conformed frame of a validated float matrix: what ``conform`` makes of the same rows."""
-    frame = pd.DataFrame(values, columns=signature.names)
-    for spec in signature.inputs:
-        if spec.dtype and spec.dtype != "float64":
-            frame[spec.name] = _conform_column(spec, frame[spec.name])
+    cached = _FRAME_PARTS.get(id(signature))
+    if cached is None or cached[0] is not signature:
+        if len(_FRAME_PARTS) > 256:
+            _FRAME_PARTS.clear()
+        cached = (signature, pd.Index(signature.names),
+                  tuple(spec for spec in signature.inputs if spec.dtype and spec.dtype != "float64"))
+        _FRAME_PARTS[id(signature)] = cached
+    _, columns, other = cached
+    frame = pd.DataFrame(values, columns=columns, copy=False)
+    for spec in other:
+        frame[spec.name] = _conform_column(spec, frame[spec.name])
     return frame
 
 

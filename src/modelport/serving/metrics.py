@@ -10,8 +10,10 @@ scrape answered by any worker aggregates all of them; resource gauges are summed
 
 from __future__ import annotations
 
+import collections
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import psutil
@@ -103,6 +105,8 @@ class ServingMetrics:
         #: the request counter's and latency histogram's children by (model, version, protocol,
         #: status): as bounded as the label set itself
         self._request_children: dict[tuple[str, str, str, int], tuple[Counter, Histogram]] = {}
+        #: a classifier's labels as text, by the identity of its (stable) label list
+        self._known_labels: dict[int, tuple[Sequence[Any], set[str]]] = {}
         self.shadow_copies = Counter("modelport_shadow_copies",
                                      "Copies of endpoint requests for shadow versions, by outcome (answered, "
                                      "failed, or dropped while the shadow queue was full).",
@@ -135,11 +139,15 @@ class ServingMetrics:
             wait.observe(seconds)
         labels = served.model.labels
         if served.model.task == "classification" and labels:
-            known = {str(label) for label in labels}
-            found, counts = np.unique(np.asarray(record.prediction.values).astype(str),
-                                      return_counts=True)
-            for label, count in zip(found.tolist(), counts.tolist(), strict=True):
-                self.predictions.labels(name, version, label if label in known else "other").inc(count)
+            known = self._known_labels.get(id(labels))
+            if known is None or known[0] is not labels:
+                known = (labels, {str(label) for label in labels})
+                self._known_labels[id(labels)] = known
+            values = record.prediction.values
+            found = collections.Counter(values.tolist() if isinstance(values, np.ndarray) else values)
+            for value, count in found.items():
+                label = str(value)
+                self.predictions.labels(name, version, label if label in known[1] else "other").inc(count)
 
     def shadow(self, endpoint: str, version: str, outcome: str) -> None:
         self.shadow_copies.labels(endpoint, version, outcome).inc()

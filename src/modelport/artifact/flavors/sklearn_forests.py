@@ -6,9 +6,10 @@ forest spends ~4 ms on one row of which the trees themselves take ~0.25 ms. A se
 answers one row or a small batch at a time, where that dispatch is nearly all the cost.
 
 ``accelerate`` gives a loaded forest (or the forest at the end of a Pipeline) ``predict_proba``
-(classifiers) or ``predict`` (regressors) methods that validate the input once, then sum
-``tree_.predict`` over the trees in their order and divide by their number: the same float32
-input, the same additions in the same order, so the same bits as scikit-learn's sequential path.
+(classifiers) or ``predict`` (regressors) methods that validate the input once, then sum what
+``tree_.predict`` returns (the leaf values ``tree_.apply`` reaches) over the trees in their order
+and divide by their number: the same float32 input, the same additions in the same order, so the
+same bits as scikit-learn's sequential path.
 Validation is the forest's own, except for the plainest input (float columns under the fitted
 names, all finite), which is converted to float32 directly: scikit-learn's checks of a 30-column
 frame cost more than the 100 trees on 64 rows. Only single-output forests of the four stock
@@ -39,12 +40,18 @@ def accelerate(model: Any) -> Any:
         accelerate(steps[-1][1])
         return model
     kind = _forest_kind(model)
+    if kind is None:
+        return model
+    # each tree's leaf values, as ``tree_.predict`` takes them (``tree_.value`` is rebuilt per call)
+    width = int(model.n_classes_) if kind == "classifier" else 1
+    leaves = [(tree.tree_, tree.tree_.value.reshape(tree.tree_.node_count, -1)[:, :width])
+              for tree in model.estimators_]
     if kind == "classifier":
         original = model.predict_proba
-        model.predict_proba = types.MethodType(_direct(original, _mean_proba), model)
-    elif kind == "regressor":
+        model.predict_proba = types.MethodType(_direct(original, leaves, width), model)
+    else:
         original = model.predict
-        model.predict = types.MethodType(_direct(original, _mean_value), model)
+        model.predict = types.MethodType(_direct(original, leaves, None), model)
     return model
 
 
@@ -89,14 +96,14 @@ def _plain_float32(forest: Any, X: Any) -> np.ndarray | None:
     return values if np.isfinite(values).all() else None
 
 
-def _direct(original: Any, mean: Any) -> Any:
+def _direct(original: Any, leaves: list[tuple[Any, np.ndarray]], classes: int | None) -> Any:
     def predict(forest: Any, X: Any) -> np.ndarray:
         checked = _plain_float32(forest, X)
         if checked is None:
             checked = forest._validate_X_predict(X)
         if not isinstance(checked, np.ndarray):
             return np.asarray(original(X))  # sparse: scikit-learn's own path
-        return np.asarray(mean(forest, checked))
+        return _mean(leaves, checked, classes)
 
     # a pickled bound method is rebuilt as getattr(forest, __name__): name it for what it replaces
     predict.__name__ = predict.__qualname__ = original.__name__
@@ -104,18 +111,12 @@ def _direct(original: Any, mean: Any) -> Any:
     return predict
 
 
-def _mean_proba(forest: Any, X: np.ndarray) -> np.ndarray:
-    n_classes = int(forest.n_classes_)
-    total = np.zeros((X.shape[0], n_classes), dtype=np.float64)
-    for tree in forest.estimators_:
-        total += tree.tree_.predict(X)[:, :n_classes]
-    total /= len(forest.estimators_)
-    return total
-
-
-def _mean_value(forest: Any, X: np.ndarray) -> np.ndarray:
-    total = np.zeros(X.shape[0], dtype=np.float64)
-    for tree in forest.estimators_:
-        total += tree.tree_.predict(X)[:, 0]
-    total /= len(forest.estimators_)
+def _mean(leaves: list[tuple[Any, np.ndarray]], X: np.ndarray, classes: int | None) -> np.ndarray:
+    """The trees' mean: class fractions (n, classes) for a classifier, values (n,) for a regressor,
+    summed in the trees' order as the forest's sequential path does."""
+    total = np.zeros((X.shape[0], classes) if classes is not None else X.shape[0], dtype=np.float64)
+    for tree, values in leaves:
+        reached = values.take(tree.apply(X), axis=0)
+        total += reached if classes is not None else reached[:, 0]
+    total /= len(leaves)
     return total
