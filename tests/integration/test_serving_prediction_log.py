@@ -9,11 +9,12 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+import pandas as pd
 import pytest
 
 from modelport.predictions import PredictionBatch, PredictionLog, joined, read_predictions, read_resources
 from modelport.serving.config import LogConfig
-from tests.data import numeric_classification
+from tests.data import credit, numeric_classification
 from tests.serving_apps import open_model, serving
 from tests.serving_processes import serve
 
@@ -82,12 +83,8 @@ async def test_feedback_posted_to_the_server_joins_its_predictions(
     assert table["label"].isna().sum() == 1
 
 
-async def test_a_shared_model_call_logs_each_caller_s_rows_under_the_ids_it_answered(
-        served_paths: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    log = LogConfig(str(tmp_path / "predictions"), flush_interval_s=60)
-    model = open_model(served_paths["numeric"])
-    x = numeric_classification(200, classes=3)[0]
-    expected = model.predict_detailed(x)
+def _count_submits(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The row count of every batch the log is handed (the real log still takes each)."""
     submits: list[int] = []
     real_submit = PredictionLog.submit
 
@@ -96,6 +93,16 @@ async def test_a_shared_model_call_logs_each_caller_s_rows_under_the_ids_it_answ
         return real_submit(self, batch)
 
     monkeypatch.setattr(PredictionLog, "submit", counted)
+    return submits
+
+
+async def test_a_shared_model_call_logs_each_caller_s_rows_under_the_ids_it_answered(
+        served_paths: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    log = LogConfig(str(tmp_path / "predictions"), flush_interval_s=60)
+    model = open_model(served_paths["numeric"])
+    x = numeric_classification(200, classes=3)[0]
+    expected = model.predict_detailed(x)
+    submits = _count_submits(monkeypatch)
     callers = 90
 
     async def call(client: httpx.AsyncClient, i: int) -> tuple[list[int], list[str]]:
@@ -127,6 +134,33 @@ async def test_a_shared_model_call_logs_each_caller_s_rows_under_the_ids_it_answ
     assert set(logged["status"]) == {200}
     assert sorted(set(logged["protocol"])) == ["v1", "v2"]
     assert len(submits) < callers  # callers that shared a model call shared a log entry
+
+
+async def test_mixed_type_requests_sharing_a_model_call_log_their_own_typed_values(
+        served_paths: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    log = LogConfig(str(tmp_path / "predictions"), flush_interval_s=60)
+    submits = _count_submits(monkeypatch)
+    model = open_model(served_paths["credit"])
+    x = credit(60)[0]
+    expected = model.predict_detailed(x)
+
+    async def call(client: httpx.AsyncClient, i: int) -> list[str]:
+        records = x.iloc[[i]].astype(object).where(x.iloc[[i]].notna(), None).to_dict("records")
+        answer = await client.post("/v1/models/credit:predict", json={"instances": records})
+        assert answer.status_code == 200, answer.text
+        return list(answer.json()["prediction_ids"])
+
+    async with serving([model], log=log, max_batch_size=16) as (client, _):
+        ids = await asyncio.gather(*(call(client, i) for i in range(len(x))))
+
+    logged = read_predictions(log.root, "credit").set_index("id")
+    got = logged.loc[[one for (one,) in ids]]
+    assert got["prediction"].tolist() == expected.values.tolist()
+    for column in x.columns:
+        want = x[column].tolist()
+        have = got[f"input.{column}"].tolist()
+        assert [None if pd.isna(v) else v for v in have] == [None if pd.isna(v) else v for v in want], column
+    assert len(submits) < len(x)  # validated as typed columns, logged a model call at a time
 
 
 def test_sigterm_writes_every_acknowledged_prediction(served_paths: dict[str, Path], tmp_path: Path,

@@ -3,12 +3,13 @@
 Under load a model call answers dozens of one-row requests. Logged one by one, each costs the
 request path a ``PredictionBatch`` and the writer thread a queue entry to convert, and the queue's
 thousands of entries a second keep the garbage collector busy: about a sixth of the server's time
-on a 100-tree forest at 64 connections. So a request whose validated rows are a numeric matrix is
-enqueued with a :class:`LogTag`; when its model call returns, before any caller resumes, the batch's
-requests are logged as one ``PredictionBatch`` per (endpoint, protocol, role) with their rows
-stacked, each request's latency per row, and fresh ids handed back through the tags. Requests whose
-rows are columns of mixed types keep the per-request path (their decoded body is what the log
-stores cheaply).
+on a 100-tree forest at 64 connections. So a request whose validated rows are a numeric matrix or
+columns of mixed types (``ColumnRows``) is enqueued with a :class:`LogTag`; when its model call
+returns, before any caller resumes, the batch's requests are logged as one ``PredictionBatch`` per
+(endpoint, protocol, role, kind of rows) with their rows stacked, each request's latency per row,
+and fresh ids handed back through the tags. The validated values are what is logged, typed as the
+model got them. Requests validated through a frame (anything unusual) keep the per-request path,
+which logs their decoded body.
 
 A request's logged latency runs from the start of its ``Service.predict`` to the end of its model
 call: its validation, queueing and share of the batch, not the encoding of its answer.
@@ -45,13 +46,14 @@ def log_delivered(log: PredictionLog, model: str, version: str, columns: Sequenc
                   record: BatchRecord) -> None:
     """Submit the tagged requests of ``record`` to ``log`` and give each tag its ids."""
     now = time.perf_counter()
-    groups: dict[tuple[str, str, str, bool], list[Delivered]] = {}
+    groups: dict[tuple[str, str, str, bool, bool], list[Delivered]] = {}
     for item in record.delivered:
         tag: LogTag = item.tag
-        key = (tag.endpoint, tag.protocol, tag.role, tag.primary_ids is not None)
+        key = (tag.endpoint, tag.protocol, tag.role, tag.primary_ids is not None,
+               type(item.frame) is np.ndarray)
         groups.setdefault(key, []).append(item)
     prediction = record.prediction
-    for (endpoint, protocol, role, linked), group in groups.items():
+    for (endpoint, protocol, role, linked, matrix), group in groups.items():
         sizes = np.array([item.stop - item.start for item in group])
         rows = int(sizes.sum())
         values, probabilities = prediction.values, prediction.probabilities
@@ -59,7 +61,7 @@ def log_delivered(log: PredictionLog, model: str, version: str, columns: Sequenc
             index = np.concatenate([np.arange(item.start, item.stop) for item in group])
             values = np.asarray(values)[index]
             probabilities = None if probabilities is None else probabilities[index]
-        inputs = group[0].frame if len(group) == 1 else np.concatenate([item.frame for item in group])
+        inputs = _matrix(group) if matrix else _columns(group, columns)
         latency = np.repeat(np.array([(now - item.tag.started) * 1000 for item in group]), sizes)
         primary = (list(itertools.chain.from_iterable(item.tag.primary_ids for item in group))
                    if linked else None)
@@ -72,3 +74,14 @@ def log_delivered(log: PredictionLog, model: str, version: str, columns: Sequenc
         for item, size in zip(group, sizes.tolist(), strict=True):
             item.tag.ids = ids[start:start + size]
             start += size
+
+
+def _matrix(group: list[Delivered]) -> np.ndarray:
+    return group[0].frame if len(group) == 1 else np.concatenate([item.frame for item in group])
+
+
+def _columns(group: list[Delivered], names: Sequence[str]) -> dict[str, np.ndarray]:
+    """The validated columns of mixed-type requests (``ColumnRows``), stacked per column."""
+    if len(group) == 1:
+        return dict(zip(names, group[0].frame.columns, strict=True))
+    return {name: np.concatenate([item.frame.columns[j] for item in group]) for j, name in enumerate(names)}

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from modelport.core.columns import ColumnRows
 from modelport.errors import DeadlineExceededError, NotFoundError, NotReadyError
 from modelport.inference import golden
 from modelport.inference.model import LoadedModel, Prediction
@@ -297,7 +298,7 @@ class Service:
             else:
                 frame, warnings = served.model.validate_rows(raw)
             future = batcher.enqueue(frame, proba=proba, observed=observed,
-                                     tag=tag if type(frame) is np.ndarray else None)
+                                     tag=tag if type(frame) in (np.ndarray, ColumnRows) else None)
         timeout = self.config.request_timeout_s
         # one timer per request, cheaper than asyncio.wait_for's wrapper task and future
         expiry = asyncio.get_running_loop().call_later(timeout, _expire, future, timeout)
