@@ -20,8 +20,10 @@ reported as FAILED (no figures) and the script exits 1. ``--write`` puts
 the tables in BENCHMARKS.md, replacing an earlier section of this benchmark.
 
 Servers: ``modelport`` (OIP v2: one FP64 tensor [1, 30], per-column inputs for the credit data;
-only the prediction output is requested), ``mlserver-batch`` / ``mlserver`` (mlserver-sklearn on a
-joblib file, OIP v2, adaptive batching max_batch_size 64, max_batch_time 2 ms / none;
+only the prediction output is requested; every prediction logged, the live drift gauges off with
+``--monitor-interval 0``), ``modelport-nolog`` (the same with ``--no-log-predictions``),
+``mlserver-batch`` / ``mlserver`` (mlserver-sklearn on a joblib file, OIP v2, adaptive batching
+max_batch_size 64, max_batch_time 2 ms / none;
 parallel_workers 0 so inference runs in the server process), ``bentoml-batch`` / ``bentoml``
 (a batchable / plain ``@bentoml.api``), ``fastapi`` / ``fastapi-async`` (uvicorn, joblib.load,
 a pydantic body, ``model.predict`` in a ``def`` / ``async def`` endpoint). Access logs are off.
@@ -220,7 +222,10 @@ def server_for(kind: str, model: Model, port: int, work: Path, python: str, mode
     """The command line, environment, probe and protocol of one server on one model."""
     if kind in ("modelport", "modelport-nolog"):
         outputs = [{"name": model.prediction_output}]
-        options = ["--no-log-predictions"] if kind == "modelport-nolog" else []
+        # the live drift gauges (recomputed every 60 s over the last hour of the log) stay off: the
+        # servers of a model run side by side on one core, and a recomputation would land in
+        # whichever server's turn is being measured, a peer's as likely as modelport's own
+        options = ["--no-log-predictions"] if kind == "modelport-nolog" else ["--monitor-interval", "0"]
         env = {"PYTHONPATH": f"{ROOT / 'src'}:{os.environ.get('PYTHONPATH', '')}",
                "MODELPORT_HOME": str(work / "modelport-home")}
 

@@ -54,15 +54,17 @@ def log_delivered(log: PredictionLog, model: str, version: str, columns: Sequenc
         groups.setdefault(key, []).append(item)
     prediction = record.prediction
     for (endpoint, protocol, role, linked, matrix), group in groups.items():
-        sizes = np.array([item.stop - item.start for item in group])
-        rows = int(sizes.sum())
+        sizes = [item.stop - item.start for item in group]
+        rows = sum(sizes)
         values, probabilities = prediction.values, prediction.probabilities
         if len(group) != record.requests or rows != record.rows:  # not the whole batch: its own rows
             index = np.concatenate([np.arange(item.start, item.stop) for item in group])
             values = np.asarray(values)[index]
             probabilities = None if probabilities is None else probabilities[index]
         inputs = _matrix(group) if matrix else _columns(group, columns)
-        latency = np.repeat(np.array([(now - item.tag.started) * 1000 for item in group]), sizes)
+        latency: float | np.ndarray = (now - group[0].tag.started) * 1000  # a lone request: one value
+        if len(group) > 1:
+            latency = np.repeat(np.array([(now - item.tag.started) * 1000 for item in group]), sizes)
         primary = (list(itertools.chain.from_iterable(item.tag.primary_ids for item in group))
                    if linked else None)
         ids = new_ids(rows)
@@ -71,7 +73,7 @@ def log_delivered(log: PredictionLog, model: str, version: str, columns: Sequenc
                                    labels=prediction.labels, protocol=protocol, role=role,
                                    latency_ms=latency, ids=ids, primary_ids=primary))
         start = 0
-        for item, size in zip(group, sizes.tolist(), strict=True):
+        for item, size in zip(group, sizes, strict=True):
             item.tag.ids = ids[start:start + size]
             start += size
 
