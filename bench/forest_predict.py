@@ -4,34 +4,22 @@ Run: PYTHONPATH=src:. python bench/forest_predict.py [--trees 100]
 Model: RandomForestClassifier(TREES, random_state=0) on sklearn's bundled breast_cancer data, packed
 and loaded with modelport (which predicts through the trees directly, see
 ``artifact/flavors/sklearn_forests.py``). Prints the median microseconds of 30 calls (3 for the
-large batch) of each on 1, 64 and 50,000 rows given as a DataFrame, and checks that both give the
-same bits.
+large batch), after 20 warm-up calls, of each on 1, 64 and 50,000 rows given as a DataFrame, and
+checks that both give the same bits.
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from bench.serving_peers import _median_us
 from sklearn.datasets import load_breast_cancer
 from sklearn.ensemble import RandomForestClassifier
 
 import modelport
-
-
-def _median_us(call: Callable[[], object], repeat: int) -> float:
-    call()
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times) * 1e6
 
 
 def main() -> None:
