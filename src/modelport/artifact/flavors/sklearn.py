@@ -171,12 +171,13 @@ class SklearnFlavor:
             model = load_pickle(path, trust_pickle=trust_pickle)
         else:
             model = load_skops(path, list(meta.get("trusted_types", [])))
-        return sklearn_forests.accelerate(model)
+        sklearn_forests.accelerate(model)
+        return model
 
     def run(self, model: Any, features: Any, meta: Mapping[str, Any], *, proba: bool) -> RawOutputs:
         if meta.get("input") == "array" and hasattr(features, "to_numpy"):
             features = features.to_numpy()  # fitted on an array: names would only draw a warning
-        return call_estimator(model, features, meta, proba=proba)
+        return call_estimator(sklearn_forests.accelerated(model) or model, features, meta, proba=proba)
 
     def classes(self, model: object) -> list[Any] | None:
         return estimator_classes(model)

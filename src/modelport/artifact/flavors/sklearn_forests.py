@@ -5,23 +5,24 @@ A scikit-learn forest predicts through ``joblib.Parallel`` with one task per tre
 forest spends ~4 ms on one row of which the trees themselves take ~0.25 ms. A served model
 answers one row or a small batch at a time, where that dispatch is nearly all the cost.
 
-``accelerate`` gives a loaded forest (or the forest at the end of a Pipeline) ``predict_proba``
-(classifiers) or ``predict`` (regressors) methods that validate the input once, then sum what
-``tree_.predict`` returns (the leaf values ``tree_.apply`` reaches) over the trees in their order
-and divide by their number: the same float32 input, the same additions in the same order, so the
-same bits as scikit-learn's sequential path.
+``accelerate`` registers, beside a loaded forest (or a Pipeline ending in one, nested ones too), a
+predictor whose ``predict_proba`` (classifiers) and ``predict`` validate the input once, then sum
+what ``tree_.predict`` returns (the leaf values ``tree_.apply`` reaches) over the trees in their
+order and divide by their number: the same float32 input, the same additions in the same order, so
+the same bits as scikit-learn's sequential path. The flavor's ``run`` asks ``accelerated`` for it.
+The model object itself is left as scikit-learn made it, so it still saves, pickles and compares
+as one (``LoadedModel.model`` is public), and ``pack``, which never loads, computes the golden
+outputs with scikit-learn's own path; the loaded model's golden check then compares the two.
 Validation is the forest's own, except for the plainest input (float columns under the fitted
 names, all finite), which is converted to float32 directly: scikit-learn's checks of a 30-column
 frame cost more than the 100 trees on 64 rows. Only single-output forests of the four stock
-classes are touched (a subclass may override what it predicts); anything else, sparse input
+classes are taken (a subclass may override what it predicts); anything else, sparse input
 included, takes scikit-learn's own path.
-The loaded model's golden check then compares the accelerated outputs with those scikit-learn
-produced at pack time.
 """
 
 from __future__ import annotations
 
-import types
+import weakref
 from typing import Any
 
 import numpy as np
@@ -33,26 +34,85 @@ REGRESSORS = ("RandomForestRegressor", "ExtraTreesRegressor")
 FOREST_MODULE = "sklearn.ensemble._forest"
 
 
-def accelerate(model: Any) -> Any:
-    """Give ``model`` (or the last step of a Pipeline, nested ones too) the direct tree loop."""
+#: the predictor of each model ``accelerate`` took, by the model object (gone with it)
+_PREDICTORS: weakref.WeakKeyDictionary[Any, Forest] = weakref.WeakKeyDictionary()
+
+
+class Forest:
+    """A forest's predictions through its trees directly, after the Pipeline steps before it."""
+
+    def __init__(self, forest: Any, classes: int | None, heads: tuple[Any, ...] = ()) -> None:
+        # weakly: a bare forest is its own key in ``_PREDICTORS``, whose values are held strongly
+        self._forest = weakref.ref(forest)
+        #: Pipelines of the steps before the forest, outermost first
+        self.heads = heads
+        self.classes = classes
+        # each tree's leaf values, as ``tree_.predict`` takes them (``tree_.value`` is rebuilt per call)
+        width = classes or 1
+        self.leaves = [(tree.tree_, tree.tree_.value.reshape(tree.tree_.node_count, -1)[:, :width])
+                       for tree in forest.estimators_]
+
+    @property
+    def forest(self) -> Any:
+        return self._forest()
+
+    def _scores(self, X: Any) -> np.ndarray:
+        for head in self.heads:
+            X = head.transform(X)
+        forest = self.forest
+        checked = _plain_float32(forest, X)
+        if checked is None:
+            checked = forest._validate_X_predict(X)
+        if not isinstance(checked, np.ndarray):  # sparse: scikit-learn's own path
+            own = forest.predict_proba if self.classes is not None else forest.predict
+            return np.asarray(own(checked))
+        return _mean(self.leaves, checked, self.classes)
+
+
+class ForestClassifier(Forest):
+    """What ``call_estimator`` asks of a classifier: ``predict``, ``predict_proba``, ``classes_``."""
+
+    @property
+    def classes_(self) -> np.ndarray:
+        return np.asarray(self.forest.classes_)
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        return self._scores(X)
+
+    def predict(self, X: Any) -> np.ndarray:
+        return np.asarray(self.forest.classes_.take(np.argmax(self._scores(X), axis=1), axis=0))
+
+
+class ForestRegressor(Forest):
+    def predict(self, X: Any) -> np.ndarray:
+        return self._scores(X)
+
+
+def accelerate(model: Any) -> None:
+    """Register the direct predictor of ``model`` when it is, or ends in, a stock forest."""
+    predictor = _predictor(model)
+    if predictor is not None:
+        _PREDICTORS[model] = predictor
+
+
+def accelerated(model: Any) -> Forest | None:
+    """The predictor ``accelerate`` registered for ``model``, or None (use the model itself)."""
+    try:
+        return _PREDICTORS.get(model)
+    except TypeError:  # not weakly referenceable: never registered
+        return None
+
+
+def _predictor(model: Any, heads: tuple[Any, ...] = ()) -> Forest | None:
     steps = getattr(model, "steps", None)
-    if isinstance(steps, list) and steps:
-        accelerate(steps[-1][1])
-        return model
+    if isinstance(steps, list) and steps:  # a Pipeline: its leading steps, then its last one
+        return _predictor(steps[-1][1], (*heads, model[:-1]))
     kind = _forest_kind(model)
-    if kind is None:
-        return model
-    # each tree's leaf values, as ``tree_.predict`` takes them (``tree_.value`` is rebuilt per call)
-    width = int(model.n_classes_) if kind == "classifier" else 1
-    leaves = [(tree.tree_, tree.tree_.value.reshape(tree.tree_.node_count, -1)[:, :width])
-              for tree in model.estimators_]
     if kind == "classifier":
-        original = model.predict_proba
-        model.predict_proba = types.MethodType(_direct(original, leaves, width), model)
-    else:
-        original = model.predict
-        model.predict = types.MethodType(_direct(original, leaves, None), model)
-    return model
+        return ForestClassifier(model, int(model.n_classes_), heads)
+    if kind == "regressor":
+        return ForestRegressor(model, None, heads)
+    return None
 
 
 def _forest_kind(model: Any) -> str | None:
@@ -94,21 +154,6 @@ def _plain_float32(forest: Any, X: Any) -> np.ndarray | None:
     else:
         return None
     return values if np.isfinite(values).all() else None
-
-
-def _direct(original: Any, leaves: list[tuple[Any, np.ndarray]], classes: int | None) -> Any:
-    def predict(forest: Any, X: Any) -> np.ndarray:
-        checked = _plain_float32(forest, X)
-        if checked is None:
-            checked = forest._validate_X_predict(X)
-        if not isinstance(checked, np.ndarray):
-            return np.asarray(original(X))  # sparse: scikit-learn's own path
-        return _mean(leaves, checked, classes)
-
-    # a pickled bound method is rebuilt as getattr(forest, __name__): name it for what it replaces
-    predict.__name__ = predict.__qualname__ = original.__name__
-    predict.__doc__ = original.__doc__
-    return predict
 
 
 def _mean(leaves: list[tuple[Any, np.ndarray]], X: np.ndarray, classes: int | None) -> np.ndarray:

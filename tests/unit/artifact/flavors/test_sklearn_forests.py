@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import copy
-import pickle
+import gc
 import re
 import warnings
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -23,17 +24,19 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import modelport
-from modelport.artifact.flavors.sklearn_forests import accelerate
+from modelport.artifact.flavors.sklearn import dump_skops, load_skops, untrusted_types
+from modelport.artifact.flavors.sklearn_forests import accelerate, accelerated
 from tests.data import numeric_classification, numeric_regression
 
 
-def _pair(model: Any) -> tuple[Any, Any]:
-    """(scikit-learn's own model, an accelerated deep copy of it)."""
-    return model, accelerate(copy.deepcopy(model))
-
-
-def _accelerated(model: Any) -> bool:
-    return bool({"predict", "predict_proba"} & set(vars(model)))
+def _pair(model: Any) -> tuple[Any, Any, Any]:
+    """(scikit-learn's own model, an identical copy, the copy's direct predictor); keep the copy:
+    the predictor holds its forest weakly."""
+    twin = copy.deepcopy(model)
+    accelerate(twin)
+    fast = accelerated(twin)
+    assert fast is not None
+    return model, twin, fast
 
 
 CLASSIFIERS = [
@@ -48,9 +51,8 @@ CLASSIFIERS = [
 @pytest.mark.parametrize("classes", [2, 3])
 def test_classifier_probabilities_and_labels_are_bit_identical(forest: Any, classes: int) -> None:
     x, y = numeric_classification(300, classes=classes)
-    own, fast = _pair(forest.fit(x, y))
-    assert _accelerated(fast)
-    assert not _accelerated(own)
+    own, _twin, fast = _pair(forest.fit(x, y))
+    assert accelerated(own) is None
     fresh, _ = numeric_classification(257, classes=classes, seed=7)
     for rows in (fresh.head(1), fresh.head(64), fresh, fresh.astype(np.float32)):
         assert np.array_equal(fast.predict_proba(rows), own.predict_proba(rows))
@@ -62,8 +64,7 @@ def test_classifier_probabilities_and_labels_are_bit_identical(forest: Any, clas
                          ids=lambda m: type(m).__name__)
 def test_regressor_values_are_bit_identical(forest: Any) -> None:
     x, y = numeric_regression(300)
-    own, fast = _pair(forest.fit(x, y))
-    assert _accelerated(fast)
+    own, _twin, fast = _pair(forest.fit(x, y))
     fresh, _ = numeric_regression(100, seed=3)
     assert np.array_equal(fast.predict(fresh), own.predict(fresh))
     assert fast.predict(fresh).shape == (100,)
@@ -72,7 +73,7 @@ def test_regressor_values_are_bit_identical(forest: Any) -> None:
 def test_missing_values_follow_the_trees_learned_direction() -> None:
     x, y = numeric_classification(300)
     x.iloc[::7, 1] = np.nan  # trees fitted on missing values learn where they go
-    own, fast = _pair(RandomForestClassifier(n_estimators=15, random_state=0).fit(x, y))
+    own, _twin, fast = _pair(RandomForestClassifier(n_estimators=15, random_state=0).fit(x, y))
     probe = x.head(50).copy()
     probe.iloc[::3, 0] = np.nan
     assert np.array_equal(fast.predict_proba(probe), own.predict_proba(probe))
@@ -80,7 +81,7 @@ def test_missing_values_follow_the_trees_learned_direction() -> None:
 
 def test_inputs_off_the_plain_float_path_give_the_same_bits_through_scikit_learns_checks() -> None:
     x, y = numeric_classification(300)
-    own, fast = _pair(RandomForestClassifier(n_estimators=15, random_state=0).fit(x, y))
+    own, _twin, fast = _pair(RandomForestClassifier(n_estimators=15, random_state=0).fit(x, y))
     probe = x.head(40)
     big_ints = pd.DataFrame({c: (probe[c] * 1e9).astype(np.int64) for c in probe.columns})
     nullable = probe.astype("Float64")
@@ -101,7 +102,7 @@ def test_inputs_off_the_plain_float_path_give_the_same_bits_through_scikit_learn
 
 def test_refusals_are_scikit_learns_own() -> None:
     x, y = numeric_classification(100)
-    own, fast = _pair(RandomForestClassifier(n_estimators=5, random_state=0).fit(x.to_numpy(), y))
+    own, _twin, fast = _pair(RandomForestClassifier(n_estimators=5, random_state=0).fit(x.to_numpy(), y))
     for bad, problem in ((np.ones((2, 3)), "features"), (np.array([[np.inf, 0, 0, 0]]), "infinity")):
         with pytest.raises(ValueError, match=problem) as theirs:
             own.predict_proba(bad)
@@ -111,30 +112,46 @@ def test_refusals_are_scikit_learns_own() -> None:
 
 def test_sparse_input_takes_scikit_learns_path_with_the_same_result() -> None:
     x, y = numeric_classification(200)
-    own, fast = _pair(RandomForestClassifier(n_estimators=5, random_state=0).fit(x.to_numpy(), y))
+    own, _twin, fast = _pair(RandomForestClassifier(n_estimators=5, random_state=0).fit(x.to_numpy(), y))
     rows = sparse.csr_matrix(np.where(np.abs(x.to_numpy()) < 1, 0.0, x.to_numpy()))
     assert np.array_equal(fast.predict_proba(rows), own.predict_proba(rows))
 
 
-def test_only_single_output_stock_forests_at_the_end_of_a_pipeline_are_touched() -> None:
+def test_only_single_output_stock_forests_at_the_end_of_a_pipeline_are_taken() -> None:
     x, y = numeric_classification(200)
-    pipe = accelerate(make_pipeline(StandardScaler(), RandomForestClassifier(n_estimators=5)).fit(x, y))
-    assert _accelerated(pipe[-1])
-    assert not _accelerated(pipe[0])
-    two_outputs = accelerate(RandomForestClassifier(n_estimators=5).fit(x, np.c_[y, 1 - y]))
-    assert not _accelerated(two_outputs)
+    inner = make_pipeline(StandardScaler(), RandomForestClassifier(n_estimators=5))
+    pipe = make_pipeline(StandardScaler(), inner).fit(x, y)
+    accelerate(pipe)
+    fast = accelerated(pipe)
+    assert fast is not None  # through the steps before it, nested Pipelines too
+    assert np.array_equal(fast.predict_proba(x), pipe.predict_proba(x))
+    assert np.array_equal(fast.predict(x), pipe.predict(x))
+    assert accelerated(pipe[0]) is None
+    two_outputs = RandomForestClassifier(n_estimators=5).fit(x, np.c_[y, 1 - y])
+    accelerate(two_outputs)
+    assert accelerated(two_outputs) is None
 
     class Custom(RandomForestClassifier):
         pass
 
-    assert not _accelerated(accelerate(Custom(n_estimators=5).fit(x, y)))
+    custom = Custom(n_estimators=5).fit(x, y)
+    accelerate(custom)
+    assert accelerated(custom) is None
 
 
-def test_a_pickled_accelerated_forest_still_predicts_probabilities() -> None:
+def test_the_model_is_left_as_scikit_learn_made_it_and_freed_with_its_predictor(tmp_path: Path) -> None:
     x, y = numeric_classification(200, classes=3)
-    own, fast = _pair(RandomForestClassifier(n_estimators=5, random_state=0).fit(x, y))
-    again = pickle.loads(pickle.dumps(fast))
-    assert np.array_equal(again.predict_proba(x), own.predict_proba(x))
+    model = RandomForestClassifier(n_estimators=5, random_state=0).fit(x, y)
+    before = set(vars(model))
+    accelerate(model)
+    assert set(vars(model)) == before
+    dump_skops(model, tmp_path / "again.skops")  # saves again (a patched method made skops recurse)
+    again = load_skops(tmp_path / "again.skops", untrusted_types(tmp_path / "again.skops"))
+    assert np.array_equal(again.predict_proba(x), model.predict_proba(x))
+    gone = weakref.ref(model)
+    del model
+    gc.collect()
+    assert gone() is None
 
 
 def test_a_loaded_forest_artifact_is_accelerated_and_passes_its_golden_check(tmp_path: Path) -> None:
@@ -142,6 +159,6 @@ def test_a_loaded_forest_artifact_is_accelerated_and_passes_its_golden_check(tmp
     model = RandomForestClassifier(n_estimators=30, random_state=0).fit(x, y)
     artifact = modelport.pack(model, name="rf", sample=x, out=tmp_path / "rf")
     loaded = artifact.load()
-    assert _accelerated(loaded.model)
+    assert accelerated(loaded.model) is not None
     expected = model.predict_proba(x)
     assert np.array_equal(loaded.predict_proba(pd.DataFrame(x)), expected)
