@@ -94,36 +94,35 @@ def read_predictions(root: str | Path, model: str, since: TimeLike | None = None
                      until: TimeLike | None = None, version: str | None = None) -> pd.DataFrame:
     """Every logged prediction of ``model`` in ``[since, until)``, in time order (rows of a request
     in their order), optionally of one version only."""
-    first, last = _days(since, until)
-    where, params = _where(since, until, version, "")
-
-    def query() -> pd.DataFrame:
-        files = segment_files(Path(root), model, first=first, last=last)
-        if not files:
-            return empty_predictions()
-        sql = (f"SELECT * EXCLUDE (filename, file_row_number) FROM {_scan(files)} WHERE {where} "
-               "ORDER BY time, filename, file_row_number")
-        with connect() as connection:
-            return connection.execute(sql, params).df()
-
-    return _retrying(query)
+    return _read(root, model, since, until, version, resources=False,
+                 select="* EXCLUDE (filename, file_row_number)", order="time, filename, file_row_number",
+                 empty=empty_predictions)
 
 
 def read_resources(root: str | Path, model: str, since: TimeLike | None = None,
                    until: TimeLike | None = None) -> pd.DataFrame:
     """The CPU and memory samples of the processes that served ``model`` in ``[since, until)``, by time
     (see :mod:`modelport.predictions.resources`); no rows when the log kept none."""
+    return _read(root, model, since, until, None, resources=True, select=", ".join(RESOURCE_COLUMNS),
+                 order="time, host, pid", empty=empty_resources)
+
+
+def _read(root: str | Path, model: str, since: TimeLike | None, until: TimeLike | None,
+          version: str | None, *, resources: bool, select: str, order: str,
+          empty: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+    """``SELECT select ... ORDER BY order`` over the model's prediction (or resource) segments of the
+    days in range, rows in ``[since, until)`` (of ``version`` when given); ``empty()`` without files."""
     first, last = _days(since, until)
-    where, params = _where(since, until, None, "")
+    where, params = _where(since, until, version, "")
 
     def query() -> pd.DataFrame:
-        files = segment_files(Path(root), model, first=first, last=last, resources=True)
+        files = segment_files(Path(root), model, first=first, last=last, resources=resources)
         if not files:
-            return empty_resources()
-        sql = (f"SELECT {', '.join(RESOURCE_COLUMNS)} FROM {_scan(files, positions=False)} WHERE {where} "
-               "ORDER BY time, host, pid")
+            return empty()
+        scan = _scan(files, positions=not resources)
         with connect() as connection:
-            return connection.execute(sql, params).df()
+            return connection.execute(f"SELECT {select} FROM {scan} WHERE {where} ORDER BY {order}",
+                                      params).df()
 
     return _retrying(query)
 
