@@ -15,16 +15,9 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 
 import modelport
 from modelport.batch.output import JOURNAL, SUMMARY
-from tests.artifacts import credit_artifact, small_classifier
+from tests.artifacts import small_classifier
 from tests.data import numeric_classification
 from tests.integration.batch_files import batch, credit_rows, read_output, read_rejects, summary, write
-
-
-@pytest.fixture(scope="module")
-def credit_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("credit") / "credit"
-    credit_artifact(root)
-    return root
 
 
 @pytest.fixture(scope="module")

@@ -7,25 +7,16 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pytest
 from typer.testing import CliRunner
 
 import modelport
 from modelport.cli.main import app
 from modelport.predictions import read_predictions, sampled_in
 from modelport.settings import Settings
-from tests.artifacts import credit_artifact
 from tests.data import credit
 from tests.integration.batch_files import batch, read_output, summary, write
 
 runner = CliRunner()
-
-
-@pytest.fixture(scope="module")
-def credit_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("credit") / "credit"
-    credit_artifact(root)
-    return root
 
 
 def _labelled(rows: int = 600) -> tuple[pd.DataFrame, pd.Series]:

@@ -13,7 +13,6 @@ import pytest
 from modelport.batch.output import JOURNAL, SUMMARY
 from modelport.predictions import read_predictions
 from modelport.settings import Settings
-from tests.artifacts import credit_artifact
 from tests.integration.batch_files import batch, credit_rows, read_output, read_rejects, summary, write
 from tests.spark_sessions import local_session
 
@@ -24,13 +23,6 @@ pyspark = pytest.importorskip("pyspark")
 def spark() -> Iterator[Any]:
     """One session for the module (its JVM stopped after); the engine runs on the active session."""
     yield from local_session("modelport batch tests")
-
-
-@pytest.fixture(scope="module")
-def credit_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("credit") / "credit"
-    credit_artifact(root)
-    return root
 
 
 def _both(model: Path, source: Path, out: Path, *options: object) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -13,7 +13,6 @@ import pytest
 
 from modelport.registry.service import Registry
 from modelport.settings import Settings
-from tests.artifacts import credit_artifact
 from tests.integration.batch_files import batch, credit_rows, read_output, read_rejects, summary, write
 from tests.spark_sessions import local_session
 
@@ -24,13 +23,6 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="module")
 def spark() -> Iterator[Any]:
     yield from local_session("modelport udf tests")
-
-
-@pytest.fixture(scope="module")
-def credit_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("credit") / "credit"
-    credit_artifact(root)
-    return root
 
 
 def test_the_udf_predicts_what_the_local_engine_writes(spark: Any, credit_path: Path, tmp_path: Path) -> None:
