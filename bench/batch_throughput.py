@@ -146,11 +146,8 @@ class _Memory(threading.Thread):
             time.sleep(0.2)
 
 
-def _end_to_end(path: Path, source: Path, out: Path, workers: int, chunk_rows: int,
-                engine: str = "local") -> dict[str, Any]:
-    command = [sys.executable, "-c", "from modelport.cli.main import main; main()", "batch", str(path),
-               str(source), str(out), "--workers", str(workers), "--chunk-rows", str(chunk_rows), "--json",
-               "--engine", engine, "--master", f"local[{workers}]"]
+def _watched(command: list[str], what: str) -> tuple[float, str, _Memory]:
+    """Run ``command`` to its end; its wall seconds, its output and the peak memory of its processes."""
     started = time.perf_counter()
     run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     memory = _Memory(run.pid)
@@ -159,7 +156,16 @@ def _end_to_end(path: Path, source: Path, out: Path, workers: int, chunk_rows: i
     wall = time.perf_counter() - started
     memory.join()
     if run.returncode != 0:
-        raise SystemExit(f"modelport batch failed: {stderr}")
+        raise SystemExit(f"{what} failed: {stderr[-3000:]}")
+    return wall, stdout, memory
+
+
+def _end_to_end(path: Path, source: Path, out: Path, workers: int, chunk_rows: int,
+                engine: str = "local") -> dict[str, Any]:
+    command = [sys.executable, "-c", "from modelport.cli.main import main; main()", "batch", str(path),
+               str(source), str(out), "--workers", str(workers), "--chunk-rows", str(chunk_rows), "--json",
+               "--engine", engine, "--master", f"local[{workers}]"]
+    wall, stdout, memory = _watched(command, "modelport batch")
     summary = json.loads(stdout)
     steady = summary["rows"] / (summary["seconds"] - summary["startup_seconds"])
     return {"wall s": wall, "rows/s": summary["rows"] / wall, "run s": summary["seconds"],
@@ -203,15 +209,7 @@ def _mlflow_udf(path: Path, source: Path, out: Path, workers: int) -> dict[str, 
                               signature=infer_signature(sample, estimator.predict_proba(sample)))
     command = [sys.executable, __file__, "--mlflow-udf-run", str(model_dir), str(source), str(out),
                str(workers)]
-    started = time.perf_counter()
-    run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    memory = _Memory(run.pid)
-    memory.start()
-    stdout, stderr = run.communicate()
-    wall = time.perf_counter() - started
-    memory.join()
-    if run.returncode != 0:
-        raise SystemExit(f"mlflow spark_udf failed: {stderr[-3000:]}")
+    wall, stdout, memory = _watched(command, "mlflow spark_udf")
     done = json.loads(stdout.strip().splitlines()[-1])
     return {"wall s": wall, "rows/s": done["rows"] / wall, "peak PSS MiB": memory.peak_pss / 2**20}
 
