@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 import pandas as pd
 
 from modelport.core.schema import ColumnKind, ColumnSpec, Signature
 from modelport.errors import Problem, SchemaError
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -157,19 +159,27 @@ def _numeric_fast_path(frame: pd.DataFrame, signature: Signature) -> Validation 
     return validate_matrix(frame.to_numpy(dtype=float, na_value=np.nan), signature)
 
 
-#: whether a signature is all numeric, by id(signature), as ``_BOUNDS`` below (asked per request)
-_ALL_NUMERIC: dict[int, tuple[Signature, bool]] = {}
+class _PerSignature(Generic[T]):
+    """What ``make`` derives from a signature, made once per signature object: serving asks per
+    request, and looking a signature up by identity costs less than hashing the whole of it."""
+
+    def __init__(self, make: Callable[[Signature], T]) -> None:
+        self._make = make
+        self._made: dict[int, tuple[Signature, T]] = {}
+
+    def __call__(self, signature: Signature) -> T:
+        hit = self._made.get(id(signature))
+        if hit is not None and hit[0] is signature:
+            return hit[1]
+        if len(self._made) > 256:
+            self._made.clear()
+        value = self._make(signature)
+        self._made[id(signature)] = (signature, value)
+        return value
 
 
-def _all_numeric(signature: Signature) -> bool:
-    cached = _ALL_NUMERIC.get(id(signature))
-    if cached is not None and cached[0] is signature:
-        return cached[1]
-    if len(_ALL_NUMERIC) > 256:
-        _ALL_NUMERIC.clear()
-    numeric = bool(signature.inputs) and all(s.kind in _NUMERIC_KINDS for s in signature.inputs)
-    _ALL_NUMERIC[id(signature)] = (signature, numeric)
-    return numeric
+_all_numeric = _PerSignature(
+    lambda signature: bool(signature.inputs) and all(s.kind in _NUMERIC_KINDS for s in signature.inputs))
 
 
 def numeric_matrix(raw: Any, signature: Signature) -> np.ndarray | None:
@@ -220,21 +230,6 @@ class _Bounds:
     ceiling: np.ndarray
 
 
-#: bounds by id(signature) (hashing a whole signature per request costs more than the lookup saves).
-_BOUNDS: dict[int, tuple[Signature, _Bounds]] = {}
-
-
-def _bounds(signature: Signature) -> _Bounds:
-    cached = _BOUNDS.get(id(signature))
-    if cached is not None and cached[0] is signature:
-        return cached[1]
-    if len(_BOUNDS) > 256:
-        _BOUNDS.clear()
-    bounds = _compute_bounds(signature)
-    _BOUNDS[id(signature)] = (signature, bounds)
-    return bounds
-
-
 def _compute_bounds(signature: Signature) -> _Bounds:
     specs = signature.inputs
     required = np.array([not s.nullable for s in specs], dtype=bool)
@@ -243,6 +238,9 @@ def _compute_bounds(signature: Signature) -> _Bounds:
     high = np.array([np.nan if s.maximum is None else s.maximum for s in specs], dtype=float)
     return _Bounds(required, whole, low, high, bool(required.any()), bool(whole.any()),
                    np.where(np.isnan(low), -np.inf, low), np.where(np.isnan(high), np.inf, high))
+
+
+_bounds = _PerSignature(_compute_bounds)
 
 
 def validate_matrix(values: np.ndarray, signature: Signature) -> Validation | None:
@@ -270,21 +268,16 @@ def validate_matrix(values: np.ndarray, signature: Signature) -> Validation | No
     return result
 
 
-#: (column index, specs whose dtype is not float64) by id(signature), as ``_BOUNDS``: building the
-#: index from the names costs more than the rest of a one-row frame
-_FRAME_PARTS: dict[int, tuple[Signature, pd.Index, tuple[ColumnSpec, ...]]] = {}
+#: a matrix frame's column index (building it from the names costs more than the rest of a one-row
+#: frame) and the specs whose dtype is not float64
+_frame_parts = _PerSignature(lambda signature: (
+    pd.Index(signature.names),
+    tuple(spec for spec in signature.inputs if spec.dtype and spec.dtype != "float64")))
 
 
 def matrix_frame(values: np.ndarray, signature: Signature) -> pd.DataFrame:
     """The conformed frame of a validated float matrix: what ``conform`` makes of the same rows."""
-    cached = _FRAME_PARTS.get(id(signature))
-    if cached is None or cached[0] is not signature:
-        if len(_FRAME_PARTS) > 256:
-            _FRAME_PARTS.clear()
-        cached = (signature, pd.Index(signature.names),
-                  tuple(spec for spec in signature.inputs if spec.dtype and spec.dtype != "float64"))
-        _FRAME_PARTS[id(signature)] = cached
-    _, columns, other = cached
+    columns, other = _frame_parts(signature)
     frame = pd.DataFrame(values, columns=columns, copy=False)
     for spec in other:
         frame[spec.name] = _conform_column(spec, frame[spec.name])
