@@ -41,6 +41,8 @@ async def test_predictions_are_logged_with_their_ids_and_failures_with_their_sta
     v2_ids = v2.json()["parameters"]["prediction_ids"]
     ids += v2_ids + mlflow.json()["prediction_ids"]
     assert v2.headers["modelport-prediction-ids"] == v2_ids[0]
+    # the ids header leaves a JSON answer JSON (it once made every logged v2 answer a binary one)
+    assert {a.headers["content-type"] for a in (v1, v2, mlflow)} == {"application/json"}
 
     logged = read_predictions(log.root, "numeric")  # the lifespan's end closed the log: all written
     ok = logged[logged["status"] == 200]

@@ -46,25 +46,25 @@ def log_delivered(log: PredictionLog, model: str, version: str, columns: Sequenc
                   record: BatchRecord) -> None:
     """Submit the tagged requests of ``record`` to ``log`` and give each tag its ids."""
     now = time.perf_counter()
-    groups: dict[tuple[str, str, str, bool, bool], list[Delivered]] = {}
-    for item in record.delivered:
-        tag: LogTag = item.tag
-        key = (tag.endpoint, tag.protocol, tag.role, tag.primary_ids is not None,
-               type(item.frame) is np.ndarray)
-        groups.setdefault(key, []).append(item)
-    prediction = record.prediction
-    for (endpoint, protocol, role, linked, matrix), group in groups.items():
-        sizes = [item.stop - item.start for item in group]
-        rows = sum(sizes)
+    for (endpoint, protocol, role, linked, matrix), group in _groups(record.delivered).items():
+        whole = len(group) == record.requests
+        if whole and record.rows == record.requests:  # one row each: the common case under load
+            sizes = None
+            rows = record.requests
+        else:
+            sizes = [item.stop - item.start for item in group]
+            rows = sum(sizes)
+        prediction = record.prediction
         values, probabilities = prediction.values, prediction.probabilities
-        if len(group) != record.requests or rows != record.rows:  # not the whole batch: its own rows
+        if not (whole and rows == record.rows):  # not the whole batch: its own rows
             index = np.concatenate([np.arange(item.start, item.stop) for item in group])
             values = np.asarray(values)[index]
             probabilities = None if probabilities is None else probabilities[index]
         inputs = _matrix(group) if matrix else _columns(group, columns)
         latency: float | np.ndarray = (now - group[0].tag.started) * 1000  # a lone request: one value
         if len(group) > 1:
-            latency = np.repeat(np.array([(now - item.tag.started) * 1000 for item in group]), sizes)
+            latency = np.array([item.tag.started for item in group])
+            latency = (now - latency) * 1000 if sizes is None else np.repeat((now - latency) * 1000, sizes)
         primary = (list(itertools.chain.from_iterable(item.tag.primary_ids for item in group))
                    if linked else None)
         ids = new_ids(rows)
@@ -72,10 +72,30 @@ def log_delivered(log: PredictionLog, model: str, version: str, columns: Sequenc
                                    columns=columns, predictions=values, probabilities=probabilities,
                                    labels=prediction.labels, protocol=protocol, role=role,
                                    latency_ms=latency, ids=ids, primary_ids=primary))
-        start = 0
-        for item, size in zip(group, sizes, strict=True):
-            item.tag.ids = ids[start:start + size]
-            start += size
+        if sizes is None:
+            for item, one in zip(group, ids, strict=True):
+                item.tag.ids = [one]
+        else:
+            start = 0
+            for item, size in zip(group, sizes, strict=True):
+                item.tag.ids = ids[start:start + size]
+                start += size
+
+
+def _groups(delivered: Sequence[Delivered]) -> dict[tuple[str, str, str, bool, bool], list[Delivered]]:
+    """The requests by what their batch entry shares: endpoint, protocol, role, whether they carry
+    primary ids, whether their rows are a matrix (else ``ColumnRows``)."""
+    groups: dict[tuple[str, str, str, bool, bool], list[Delivered]] = {}
+    for item in delivered:
+        tag: LogTag = item.tag
+        key = (tag.endpoint, tag.protocol, tag.role, tag.primary_ids is not None,
+               type(item.frame) is np.ndarray)
+        group = groups.get(key)
+        if group is None:
+            groups[key] = [item]
+        else:
+            group.append(item)
+    return groups
 
 
 def _matrix(group: list[Delivered]) -> np.ndarray:

@@ -31,7 +31,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import pandas as pd
 
@@ -67,9 +67,10 @@ DEMOTE_FACTOR = 10.0
 log = logging.getLogger("modelport.serving")
 
 
-@dataclass(frozen=True)
-class Delivered:
-    """A request of a batch that got its rows' prediction and was enqueued with a ``tag``."""
+class Delivered(NamedTuple):
+    """A request of a batch that got its rows' prediction and was enqueued with a ``tag``.
+
+    A named tuple: a model call makes one per request, and a frozen dataclass took 0.5 µs each."""
 
     tag: Any
     #: the request's validated rows, as enqueued

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import threading
 import uuid
 from datetime import UTC, datetime
 
@@ -9,17 +11,46 @@ import numpy as np
 import pandas as pd
 
 from modelport.predictions import PredictionBatch, PredictionRecord, new_ids
-from modelport.predictions.records import to_us
+from modelport.predictions.records import POOL_IDS, to_us
 
 
 def test_new_ids_are_distinct_uuid4_hex() -> None:
-    for n in (1, 2, 1000):
+    for n in (1, 2, 1000, POOL_IDS + 1):
         ids = new_ids(n)
         assert len(ids) == n == len(set(ids))
         for value in ids:
             parsed = uuid.UUID(hex=value)
             assert (len(value), parsed.hex, parsed.version) == (32, value, 4)
             assert parsed.variant == uuid.RFC_4122
+
+
+def test_ids_stay_distinct_across_draws_threads_and_forked_processes() -> None:
+    drawn: list[list[str]] = []
+
+    sizes = (1, 64, 3, POOL_IDS - 1, 1)
+
+    def take() -> None:
+        for n in sizes:
+            drawn.append(new_ids(n))
+
+    threads = [threading.Thread(target=take) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child reports the ids it draws from the pool it inherited
+        os.close(read)
+        os.write(write, ",".join(new_ids(16)).encode())
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        child = pipe.read().split(",")
+    os.waitpid(pid, 0)
+    everything = [value for ids in drawn for value in ids] + child + new_ids(16)
+    assert len(everything) == 4 * sum(sizes) + 32 == len(set(everything))
+    assert all(len(value) == 32 for value in everything)
 
 
 def test_a_batch_counts_rows_of_every_input_form() -> None:

@@ -95,8 +95,8 @@ def routes(service: Service, instrument: Instrument) -> list[Route]:
                                        protocol="v2", endpoint=params["name"], route=route)
         name, version = (served.name, served.version) if route is None else (params["name"], served.key)
         content, headers = v2.encode(decoded, answer.prediction, name, version, answer.ids)
+        media = "application/octet-stream" if headers else "application/json"  # binary tensors or JSON
         headers.update(ids_header(answer.ids))
-        media = "application/octet-stream" if headers else "application/json"
         headers.update(route_headers(served, route))
         return Response(content, 200, headers, media_type=media)
 
