@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from modelport.predictions.segments import (
+    COMPACT_COMPRESSION,
     COMPACT_PREFIX,
     day_folders,
     fsync_folder,
@@ -86,7 +87,8 @@ def _step(folder: Path, limit: int) -> tuple[Path | None, bool]:
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:  # a column changed type: keep them apart
         log.warning("prediction log: segments of %s not compacted: %s", folder, exc)
         return None, False
-    merged = write_segment(folder, table.replace_schema_metadata(None), replaces=[p.name for p in group])
+    merged = write_segment(folder, table.replace_schema_metadata(None), replaces=[p.name for p in group],
+                           compression=COMPACT_COMPRESSION)
     for path in group:
         path.unlink(missing_ok=True)
     fsync_folder(folder)

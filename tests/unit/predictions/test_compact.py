@@ -44,6 +44,16 @@ def test_a_closed_day_becomes_one_segment_and_reads_the_same(tmp_path: Path) -> 
     assert after["id"].tolist() == before["id"].tolist() == ids + today
     assert after.equals(before)
     assert compact(tmp_path, "credit") == []
+    # flushes are written cheaply (lz4) and the merged day compressed harder (zstd)
+    assert _codecs(merged) == {"ZSTD"}
+    flushed = folder_of(tmp_path, datetime.now(UTC).date()).glob("*.parquet")
+    assert {codec for path in flushed for codec in _codecs(path)} == {"LZ4"}
+
+
+def _codecs(path: Path) -> set[str]:
+    meta = pq.ParquetFile(path).metadata
+    return {meta.row_group(g).column(c).compression for g in range(meta.num_row_groups)
+            for c in range(meta.num_columns)}
 
 
 def test_an_interrupted_compaction_shows_no_row_twice_and_is_finished_later(tmp_path: Path) -> None:

@@ -37,9 +37,18 @@ IDS_HEADER = "Modelport-Prediction-Ids"
 IDS_HEADER_ROWS = 64
 
 
-def ids_header(ids: list[str]) -> dict[str, str]:
-    """The prediction-ids header (the body carries every id; the header only up to 64)."""
-    return {IDS_HEADER: ",".join(ids)} if ids and len(ids) <= IDS_HEADER_ROWS else {}
+_IDS_HEADER_RAW = IDS_HEADER.lower().encode("latin-1")
+
+
+def prediction_response(content: bytes, media_type: str, ids: list[str],
+                        headers: dict[str, str]) -> Response:
+    """An answer with its ids in the prediction-ids header (the body carries every id; the header
+    only up to 64). The header goes straight into the raw list: through Starlette's mapping it cost
+    every logged request about a microsecond."""
+    response = Response(content, 200, headers or None, media_type=media_type)
+    if ids and len(ids) <= IDS_HEADER_ROWS:
+        response.raw_headers.append((_IDS_HEADER_RAW, ",".join(ids).encode("latin-1")))
+    return response
 
 
 def json_response(value: object, status: int = 200, headers: dict[str, str] | None = None) -> Response:

@@ -9,7 +9,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from modelport.serving.codecs import v1
-from modelport.serving.http.endpoint import Call, Instrument, ids_header, json_response, read_body
+from modelport.serving.http.endpoint import Call, Instrument, json_response, prediction_response, read_body
 from modelport.serving.http.targets import choose, lookup, route_headers
 from modelport.serving.service import Service
 
@@ -34,10 +34,8 @@ def routes(service: Service, instrument: Instrument) -> list[Route]:
         raw = await asyncio.to_thread(v1.decode, body) if offload else v1.decode(body)
         answer = await service.predict(served, raw, proba=False, offload=offload, protocol="v1",
                                        endpoint=name, route=route)
-        headers = ids_header(answer.ids)
-        headers.update(route_headers(served, route))
-        return Response(v1.encode(answer.prediction, answer.ids), headers=headers,
-                        media_type="application/json")
+        content = v1.encode(answer.prediction, answer.ids)
+        return prediction_response(content, "application/json", answer.ids, route_headers(served, route))
 
     return [
         Route("/v1/models/{name}", instrument.plain(model_ready), methods=["GET"]),

@@ -14,7 +14,7 @@ from starlette.routing import Route
 
 from modelport.rollout import routing
 from modelport.serving.codecs import mlflow
-from modelport.serving.http.endpoint import Call, Instrument, ids_header, json_response, read_body
+from modelport.serving.http.endpoint import Call, Instrument, json_response, prediction_response, read_body
 from modelport.serving.http.targets import choose as choose_target
 from modelport.serving.http.targets import route_headers
 from modelport.serving.service import ServedModel, Service
@@ -50,10 +50,8 @@ def routes(service: Service, instrument: Instrument) -> list[Route]:
             raw = mlflow.decode(body, content_type)
         answer = await service.predict(served, raw, proba=False, offload=offload, protocol="mlflow",
                                        endpoint=endpoint, route=route)
-        headers = ids_header(answer.ids)
-        headers.update(route_headers(served, route))
-        return Response(mlflow.encode(answer.prediction, answer.ids), headers=headers,
-                        media_type="application/json")
+        content = mlflow.encode(answer.prediction, answer.ids)
+        return prediction_response(content, "application/json", answer.ids, route_headers(served, route))
 
     return [
         Route("/ping", instrument.plain(ping), methods=["GET"]),

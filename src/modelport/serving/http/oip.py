@@ -12,7 +12,7 @@ from starlette.routing import Route
 from modelport.errors import NotFoundError, Problem, ProtocolError, SchemaError
 from modelport.predictions import FeedbackReceipt, FeedbackStore
 from modelport.serving.codecs import jsonio, v2
-from modelport.serving.http.endpoint import Call, Instrument, ids_header, json_response, read_body
+from modelport.serving.http.endpoint import Call, Instrument, json_response, prediction_response, read_body
 from modelport.serving.http.targets import choose, lookup, route_headers
 from modelport.serving.service import ServedModel, Service
 
@@ -96,9 +96,8 @@ def routes(service: Service, instrument: Instrument) -> list[Route]:
         name, version = (served.name, served.version) if route is None else (params["name"], served.key)
         content, headers = v2.encode(decoded, answer.prediction, name, version, answer.ids)
         media = "application/octet-stream" if headers else "application/json"  # binary tensors or JSON
-        headers.update(ids_header(answer.ids))
         headers.update(route_headers(served, route))
-        return Response(content, 200, headers, media_type=media)
+        return prediction_response(content, media, answer.ids, headers)
 
     async def feedback(request: Request, call: Call) -> Response:
         served = _served(service, request, call)
