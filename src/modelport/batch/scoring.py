@@ -9,6 +9,7 @@ steps: the local engine's workers store a chunk on a thread while they score the
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import time
@@ -26,6 +27,7 @@ import pyarrow as pa
 from modelport.batch.inputs import Chunk
 from modelport.batch.output import ChunkResult, OutputFolder, part_name, write_atomic
 from modelport.batch.text import read_text_table
+from modelport.core.arrow_memory import prefer_jemalloc
 from modelport.errors import Problem, SchemaError
 from modelport.inference.load import check_golden, open_verified, verify
 from modelport.inference.model import LoadedModel, Prediction
@@ -314,6 +316,7 @@ def start_worker(spec: ScoringSpec) -> Callable[[Chunk], Future[ChunkResult]]:
     """
     from threadpoolctl import threadpool_limits
 
+    prefer_jemalloc()  # before anything allocates; the forked workers inherit it
     verified = verify(Path(spec.artifact), allow_env_mismatch=spec.allow_env_mismatch)
     for warning in verified.environment.warnings:
         log.warning("artifact %s: %s", verified.manifest.name, warning)
@@ -321,4 +324,10 @@ def start_worker(spec: ScoringSpec) -> Callable[[Chunk], Future[ChunkResult]]:
     threadpool_limits(1)
     check_golden(model, verified)
     threadpool_limits(spec.threads)  # the workers' share of the cores, from their first chunk on
-    return _Worker(ChunkScorer(model, spec), OutputFolder(Path(spec.output)))
+    worker = _Worker(ChunkScorer(model, spec), OutputFolder(Path(spec.output)))
+    # the interpreter, the frameworks and the model live as long as the workers: out of the
+    # collector's sight, a full collection no longer walks them (and forked workers do not touch,
+    # hence copy, their pages by counting references during one)
+    gc.collect()
+    gc.freeze()
+    return worker

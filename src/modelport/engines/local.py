@@ -24,6 +24,7 @@ import os
 import pickle
 import queue
 import signal
+import sys
 import threading
 import time
 import traceback
@@ -45,6 +46,25 @@ R = TypeVar("R")
 #: how often pool processes look whether their parent is still there, and the main process whether
 #: the pool is, in seconds
 POLL_S = 0.5
+
+
+#: Arrow reads its allocator's name from this variable once, when pyarrow is imported; the pool's
+#: processes take jemalloc unless the user chose one (``core/arrow_memory`` says why)
+ARROW_POOL_VARIABLE = "ARROW_DEFAULT_MEMORY_POOL"
+ARROW_POOL = "jemalloc" if sys.platform.startswith("linux") else None
+
+
+@contextlib.contextmanager
+def _environment(name: str, value: str | None) -> Iterator[None]:
+    """``name`` set to ``value`` for the processes started meanwhile, unless already set."""
+    if value is None or name in os.environ:
+        yield
+        return
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        os.environ.pop(name, None)
 
 
 def default_workers() -> int:
@@ -251,7 +271,8 @@ class LocalPool(Generic[S, T, R]):
         self._parent = self._context.Process(
             target=_parent_main, name="modelport-workers",
             args=(self.setup, self.state, self._inboxes, self._outbox, self._events, os.getpid()))
-        self._parent.start()
+        with _environment(ARROW_POOL_VARIABLE, ARROW_POOL):
+            self._parent.start()
         return self
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import pytest
 
-from modelport.engines.local import LocalPool, PoolConfig, RemoteFailure
+from modelport.core.arrow_memory import prefer_jemalloc
+from modelport.engines.local import ARROW_POOL_VARIABLE, LocalPool, PoolConfig, RemoteFailure
 from modelport.errors import BatchError, IntegrityError
 
 
@@ -126,3 +128,32 @@ def test_a_future_sends_its_result_back_when_it_resolves() -> None:
     with LocalPool(_deferred, 3, PoolConfig(workers=2)) as pool, \
             pytest.raises(IntegrityError, match="changed since packing"):
         list(pool.map_unordered(range(20)))
+
+
+def _arrow_backend(_: object) -> Callable[[int], str]:
+    import pyarrow as pa
+
+    return lambda task: str(pa.default_memory_pool().backend_name)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="jemalloc is chosen on Linux only")
+def test_workers_allocate_through_jemalloc_unless_the_user_chose_an_allocator(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    with LocalPool(_arrow_backend, None, PoolConfig(workers=1)) as pool:
+        assert list(pool.map_unordered([0])) == ["jemalloc"]
+    assert ARROW_POOL_VARIABLE not in os.environ  # set for the pool's start only
+    monkeypatch.setenv(ARROW_POOL_VARIABLE, "system")
+    with LocalPool(_arrow_backend, None, PoolConfig(workers=1)) as pool:
+        assert list(pool.map_unordered([0])) == ["system"]
+
+
+def test_prefer_jemalloc_sets_the_pool_pyarrow_allocates_from() -> None:
+    import pyarrow as pa
+
+    before = pa.default_memory_pool()
+    try:
+        backend = prefer_jemalloc()
+        assert backend == pa.default_memory_pool().backend_name
+        assert backend == ("jemalloc" if sys.platform.startswith("linux") else before.backend_name)
+    finally:
+        pa.set_memory_pool(before)
