@@ -46,6 +46,9 @@ def log_delivered(log: PredictionLog, model: str, version: str, columns: Sequenc
                   record: BatchRecord) -> None:
     """Submit the tagged requests of ``record`` to ``log`` and give each tag its ids."""
     now = time.perf_counter()
+    if record.rows == record.requests == len(record.delivered) and _log_uniform(log, model, version,
+                                                                                columns, record, now):
+        return
     for (endpoint, protocol, role, linked, matrix), group in _groups(record.delivered).items():
         whole = len(group) == record.requests
         if whole and record.rows == record.requests:  # one row each: the common case under load
@@ -80,6 +83,35 @@ def log_delivered(log: PredictionLog, model: str, version: str, columns: Sequenc
             for item, size in zip(group, sizes, strict=True):
                 item.tag.ids = ids[start:start + size]
                 start += size
+
+
+def _log_uniform(log: PredictionLog, model: str, version: str, columns: Sequence[str],
+                 record: BatchRecord, now: float) -> bool:
+    """The common case under load, in one pass: every request of the call answered, one numeric
+    row each, alike in endpoint, protocol and role, none linked to a primary. False (nothing
+    logged, no ids kept) when the call is not like that."""
+    delivered = record.delivered
+    first = delivered[0].tag
+    endpoint, protocol, role = first.endpoint, first.protocol, first.role
+    ids = new_ids(record.rows)
+    frames: list[np.ndarray] = []
+    started: list[float] = []
+    for item, one in zip(delivered, ids, strict=True):
+        tag: LogTag = item.tag
+        frame = item.frame
+        if (type(frame) is not np.ndarray or tag.primary_ids is not None or tag.endpoint != endpoint
+                or tag.protocol != protocol or tag.role != role):
+            return False
+        frames.append(frame)
+        started.append(tag.started)
+        tag.ids = [one]
+    prediction = record.prediction
+    log.submit(PredictionBatch(endpoint=endpoint, model=model, version=version, inputs=np.concatenate(frames),
+                               columns=columns, predictions=prediction.values,
+                               probabilities=prediction.probabilities, labels=prediction.labels,
+                               protocol=protocol, role=role, latency_ms=(now - np.array(started)) * 1000,
+                               ids=ids, primary_ids=None))
+    return True
 
 
 def _groups(delivered: Sequence[Delivered]) -> dict[tuple[str, str, str, bool, bool], list[Delivered]]:
