@@ -20,7 +20,6 @@ from typing import Any
 from modelport.batch.inputs import Chunk, InputSource
 from modelport.batch.output import SUMMARY, ChunkResult, OutputFolder, part_name
 from modelport.batch.scoring import MODEL_VERSION, ROW, RUN_ID, ScoringSpec, start_worker
-from modelport.core.arrow_memory import prefer_jemalloc
 from modelport.engines.local import LocalPool, PoolConfig, default_workers
 from modelport.errors import BatchError, Problem, RejectRateError, SchemaError
 from modelport.inference.load import Verified, verify
@@ -285,7 +284,6 @@ def run_batch(model: ModelSource, where: str, output: Path, config: BatchConfig,
     Raises RejectRateError once the rejects exceed ``config.max_reject_rate`` of the rows: at the
     end, or as soon as they exceed it of the whole input when its size is known beforehand.
     """
-    prefer_jemalloc()  # before the input is opened: its reader keeps the pool it was made with
     plan = plan_run(model, where, output, config)
     if config.resume and (output / SUMMARY).exists():
         return _judge(BatchSummary(**_stored_summary(plan.folder)), config)

@@ -27,7 +27,6 @@ import pyarrow as pa
 from modelport.batch.inputs import Chunk
 from modelport.batch.output import ChunkResult, OutputFolder, part_name, write_atomic
 from modelport.batch.text import read_text_table
-from modelport.core.arrow_memory import prefer_jemalloc
 from modelport.errors import Problem, SchemaError
 from modelport.inference.load import check_golden, open_verified, verify
 from modelport.inference.model import LoadedModel, Prediction
@@ -316,7 +315,6 @@ def start_worker(spec: ScoringSpec) -> Callable[[Chunk], Future[ChunkResult]]:
     """
     from threadpoolctl import threadpool_limits
 
-    prefer_jemalloc()  # before anything allocates; the forked workers inherit it
     verified = verify(Path(spec.artifact), allow_env_mismatch=spec.allow_env_mismatch)
     for warning in verified.environment.warnings:
         log.warning("artifact %s: %s", verified.manifest.name, warning)

@@ -10,7 +10,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 import pytest
 
-from modelport.core.arrow_memory import prefer_jemalloc
 from modelport.engines.local import ARROW_POOL_VARIABLE, LocalPool, PoolConfig, RemoteFailure
 from modelport.errors import BatchError, IntegrityError
 
@@ -146,14 +145,3 @@ def test_workers_allocate_through_jemalloc_unless_the_user_chose_an_allocator(
     with LocalPool(_arrow_backend, None, PoolConfig(workers=1)) as pool:
         assert list(pool.map_unordered([0])) == ["system"]
 
-
-def test_prefer_jemalloc_sets_the_pool_pyarrow_allocates_from() -> None:
-    import pyarrow as pa
-
-    before = pa.default_memory_pool()
-    try:
-        backend = prefer_jemalloc()
-        assert backend == pa.default_memory_pool().backend_name
-        assert backend == ("jemalloc" if sys.platform.startswith("linux") else before.backend_name)
-    finally:
-        pa.set_memory_pool(before)
