@@ -1,9 +1,12 @@
 """Find a batch input's files and stream them as numbered chunks of exactly ``chunk_rows`` rows.
 
 Chunk ``i`` always holds rows ``[i * chunk_rows, (i + 1) * chunk_rows)`` of the files read in sorted
-order, so a resumed run cuts the same chunks as the run it continues. Parquet and CSV files are read
-batch by batch by Arrow's streaming readers, with little read-ahead, so memory does not grow with
-the input.
+order, so a resumed run cuts the same chunks as the run it continues. Parquet chunks are cut from
+the files' metadata alone: a chunk names the row groups that hold its rows (``ParquetRows``) and the
+worker that scores it reads them, so the main process neither reads, copies nor pipes the rows
+(files whose row groups are far larger than a chunk are streamed as below instead). CSV files are
+read batch by batch by Arrow's streaming reader, with little read-ahead, so memory does not grow
+with the input.
 JSON lines are cut into chunks as raw lines and parsed by the worker that scores them: Arrow's JSON
 reader stops at the first value whose type differs from the rows before it, where batch scoring
 must reject that one row and go on.
@@ -11,7 +14,9 @@ must reject that one row and go on.
 
 from __future__ import annotations
 
+import bisect
 import glob
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,14 +47,45 @@ def _chunk_from_ipc(index: int, start: int, rows: int, data: pa.Buffer) -> Chunk
     return Chunk(index, start, rows, pa.ipc.open_stream(data).read_all())
 
 
+#: a Parquet file is chunked from its metadata when its largest row group holds at most this many
+#: chunks' rows (a worker reads whole row groups); larger ones are streamed by the main process
+ROW_GROUP_CHUNKS = 4
+
+
+@dataclass(frozen=True)
+class ParquetRows:
+    """Rows of Parquet files, to be read by whoever scores them: per piece the file, the row groups
+    that hold its rows, and where in those groups its rows start and how many there are."""
+
+    pieces: tuple[tuple[str, tuple[int, ...], int, int], ...]
+    columns: tuple[str, ...] | None = None
+
+    def read(self) -> pa.Table:
+        tables = []
+        for path, groups, offset, count in self.pieces:
+            try:
+                with pq.ParquetFile(path, pre_buffer=False) as parquet:
+                    table = parquet.read_row_groups(list(groups), columns=None if self.columns is None
+                                                    else list(self.columns))
+            except (pa.ArrowException, OSError) as exc:
+                raise BatchError(f"cannot read {path}: {exc}") from exc
+            tables.append(table.slice(offset, count))
+        return tables[0] if len(tables) == 1 else pa.concat_tables(tables)
+
+
 @dataclass(frozen=True)
 class Chunk:
-    """Rows ``start .. start + rows`` of the input: an Arrow table, or JSON lines joined by newlines."""
+    """Rows ``start .. start + rows`` of the input: an Arrow table, JSON lines joined by newlines,
+    or where to read them in Parquet files (``table`` reads them)."""
 
     index: int
     start: int
     rows: int
-    data: pa.Table | bytes
+    data: pa.Table | bytes | ParquetRows
+
+    def table(self) -> pa.Table | bytes:
+        """The rows: read from their files when the chunk only names where they are."""
+        return self.data.read() if isinstance(self.data, ParquetRows) else self.data
 
     def __reduce__(self) -> tuple[Any, ...]:
         # a pickled slice of an Arrow array carries its whole parent buffer; the IPC format carries
@@ -164,8 +200,48 @@ class InputSource:
             raise ValueError(f"chunk_rows must be at least 1, got {chunk_rows}")
         if self.format == "json":
             yield from _line_chunks(self.files, chunk_rows)
+        elif self.format == "parquet" and self._row_groups_fit(chunk_rows):
+            yield from _parquet_chunks(self.files, chunk_rows, columns)
         else:
             yield from _table_chunks(self.batches(min(chunk_rows, READ_BATCH_ROWS), columns), chunk_rows)
+
+    def _row_groups_fit(self, chunk_rows: int) -> bool:
+        """Whether every row group is small enough for a worker to read for one chunk."""
+        try:
+            for path in self.files:
+                meta = pq.ParquetFile(path).metadata
+                if any(meta.row_group(g).num_rows > ROW_GROUP_CHUNKS * chunk_rows
+                       for g in range(meta.num_row_groups)):
+                    return False
+        except (pa.ArrowException, OSError) as exc:
+            raise BatchError(f"cannot read {path}: {exc}") from exc
+        return True
+
+
+def _parquet_chunks(files: tuple[Path, ...], chunk_rows: int, columns: list[str] | None
+                    ) -> Iterator[Chunk]:
+    """The chunks of Parquet files as the row groups that hold their rows, from metadata only."""
+    wanted = None if columns is None else tuple(columns)
+    pieces: list[tuple[str, tuple[int, ...], int, int]] = []
+    count = index = start = 0
+    for path in files:
+        meta = pq.ParquetFile(path).metadata
+        sizes = [meta.row_group(g).num_rows for g in range(meta.num_row_groups)]
+        firsts = list(itertools.accumulate(sizes, initial=0))  # each group's first row in the file
+        position = 0
+        while position < firsts[-1]:
+            take = min(firsts[-1] - position, chunk_rows - count)
+            first = bisect.bisect_right(firsts, position) - 1
+            last = bisect.bisect_right(firsts, position + take - 1) - 1
+            groups = tuple(g for g in range(first, last + 1) if sizes[g])
+            pieces.append((str(path), groups, position - firsts[first], take))
+            position += take
+            count += take
+            if count == chunk_rows:
+                yield Chunk(index, start, count, ParquetRows(tuple(pieces), wanted))
+                index, start, pieces, count = index + 1, start + count, [], 0
+    if count:
+        yield Chunk(index, start, count, ParquetRows(tuple(pieces), wanted))
 
 
 def _table_chunks(batches: Iterator[pa.RecordBatch], chunk_rows: int) -> Iterator[Chunk]:

@@ -27,7 +27,7 @@ import pyarrow as pa
 from modelport.batch.inputs import Chunk
 from modelport.batch.output import ChunkResult, OutputFolder, part_name, write_atomic
 from modelport.batch.text import read_text_table
-from modelport.errors import Problem, SchemaError
+from modelport.errors import BatchError, Problem, SchemaError
 from modelport.inference.load import check_golden, open_verified, verify
 from modelport.inference.model import LoadedModel, Prediction
 from modelport.predictions.batchlog import BatchLog
@@ -180,13 +180,15 @@ class ChunkScorer:
         self.proba = model.task == "classification"
 
     def parse(self, chunk: Chunk) -> Parsed:
-        if isinstance(chunk.data, bytes):
-            return parse_lines(chunk.data)
-        if self.spec.format == "csv":
-            frame = read_text_table(chunk.data, self.model.signature)
-        else:
-            frame = chunk.data.to_pandas()
-        return Parsed(frame, np.arange(chunk.rows), table=chunk.data)
+        data = chunk.table()  # Parquet rows are read here, in the worker
+        if isinstance(data, bytes):
+            return parse_lines(data)
+        if data.num_rows != chunk.rows:
+            raise BatchError(f"chunk {chunk.index} read {data.num_rows} rows, expected {chunk.rows}: "
+                             "did the input change during the run?")
+        frame = (read_text_table(data, self.model.signature) if self.spec.format == "csv"
+                 else data.to_pandas())
+        return Parsed(frame, np.arange(chunk.rows), table=data)
 
     def score(self, chunk: Chunk) -> tuple[pa.Table | None, pa.Table | None]:
         """The chunk's output table and rejects table; None for one that has no rows."""

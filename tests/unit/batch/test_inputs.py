@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from modelport.batch.inputs import InputSource, find_files
+from modelport.batch.inputs import InputSource, ParquetRows, find_files
 from modelport.errors import BatchError
 
 
@@ -25,11 +26,12 @@ def _ids(source: InputSource, chunk_rows: int) -> tuple[list[int], list[int]]:
         assert chunk.index == i
         assert chunk.start == i * chunk_rows
         sizes.append(chunk.rows)
-        if isinstance(chunk.data, bytes):
-            ids += [json.loads(line)["id"] for line in chunk.data.split(b"\n")]
+        data = chunk.table()
+        if isinstance(data, bytes):
+            ids += [json.loads(line)["id"] for line in data.split(b"\n")]
         else:
-            assert chunk.data.num_rows == chunk.rows
-            ids += chunk.data.column("id").to_pylist()
+            assert data.num_rows == chunk.rows
+            ids += data.column("id").to_pylist()
     return sizes, ids
 
 
@@ -51,6 +53,29 @@ def test_chunks_cut_the_files_in_order_into_exact_sizes(tmp_path: Path, fmt: str
     sizes, ids = _ids(source, 500)
     assert sizes == [500] * 6 + [241]
     assert ids == list(range(3241))
+
+
+def test_parquet_chunks_name_their_row_groups_and_travel_without_their_rows(tmp_path: Path) -> None:
+    frame = _frame(0, 10_000)
+    pq.write_table(pa.Table.from_pandas(frame), tmp_path / "a.parquet", row_group_size=3000)
+    pq.write_table(pa.Table.from_pandas(_frame(10_000, 0)), tmp_path / "b.parquet")  # an empty file
+    pq.write_table(pa.Table.from_pandas(_frame(10_000, 5)), tmp_path / "c.parquet")
+    source = InputSource.open(str(tmp_path))
+    chunks = list(source.chunks(2500, ["id"]))
+    assert all(isinstance(c.data, ParquetRows) for c in chunks)
+    assert [c.data.pieces[0][1] for c in chunks[:4]] == [(0,), (0, 1), (1, 2), (2, 3)]
+    assert len(pickle.dumps(chunks[1])) < 1000  # where the rows are, not the rows
+    last = pickle.loads(pickle.dumps(chunks[-1]))
+    assert last.table().column("id").to_pylist() == list(range(10_000, 10_005))
+    assert [c.table().column_names for c in chunks[:1]] == [["id"]]
+    assert [i for c in chunks for i in c.table().column("id").to_pylist()] == list(range(10_005))
+
+
+def test_parquet_row_groups_far_larger_than_a_chunk_are_streamed_by_the_reader(tmp_path: Path) -> None:
+    pq.write_table(pa.Table.from_pandas(_frame(0, 5000)), tmp_path / "a.parquet")  # one row group
+    chunks = list(InputSource.open(str(tmp_path / "a.parquet")).chunks(1000))
+    assert [type(c.data) for c in chunks] == [pa.Table] * 5
+    assert [i for c in chunks for i in c.table().column("id").to_pylist()] == list(range(5000))
 
 
 def test_parquet_rows_are_counted_from_metadata(tmp_path: Path) -> None:
