@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
+import pytest
 from sklearn.compose import make_column_transformer
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LinearRegression, LogisticRegression
@@ -16,6 +17,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 import modelport
 from modelport.inference.load import load
 from modelport.inference.model import LoadedModel
+from modelport.predictions import PredictionBatch, PredictionLog
 from modelport.serving.config import ServerConfig
 from modelport.serving.http.app import build_service, create_app
 from modelport.serving.service import Service
@@ -72,3 +74,16 @@ async def serving(models: list[LoadedModel] | list[tuple[str, str, LoadedModel]]
         transport = httpx.ASGITransport(app)
         async with httpx.AsyncClient(transport=transport, base_url="http://modelport.test") as client:
             yield client, service
+
+
+def count_submits(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The row count of every batch a prediction log is handed (the real log still takes each)."""
+    submits: list[int] = []
+    real_submit = PredictionLog.submit
+
+    def counted(self: PredictionLog, batch: PredictionBatch) -> list[str]:
+        submits.append(len(batch))
+        return real_submit(self, batch)
+
+    monkeypatch.setattr(PredictionLog, "submit", counted)
+    return submits

@@ -12,10 +12,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from modelport.predictions import PredictionBatch, PredictionLog, joined, read_predictions, read_resources
+from modelport.predictions import joined, read_predictions, read_resources
 from modelport.serving.config import LogConfig
 from tests.data import credit, numeric_classification
-from tests.serving_apps import open_model, serving
+from tests.serving_apps import count_submits, open_model, serving
 from tests.serving_processes import serve
 
 pytestmark = pytest.mark.anyio
@@ -85,26 +85,13 @@ async def test_feedback_posted_to_the_server_joins_its_predictions(
     assert table["label"].isna().sum() == 1
 
 
-def _count_submits(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """The row count of every batch the log is handed (the real log still takes each)."""
-    submits: list[int] = []
-    real_submit = PredictionLog.submit
-
-    def counted(self: PredictionLog, batch: PredictionBatch) -> list[str]:
-        submits.append(len(batch))
-        return real_submit(self, batch)
-
-    monkeypatch.setattr(PredictionLog, "submit", counted)
-    return submits
-
-
 async def test_a_shared_model_call_logs_each_caller_s_rows_under_the_ids_it_answered(
         served_paths: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     log = LogConfig(str(tmp_path / "predictions"), flush_interval_s=60)
     model = open_model(served_paths["numeric"])
     x = numeric_classification(200, classes=3)[0]
     expected = model.predict_detailed(x)
-    submits = _count_submits(monkeypatch)
+    submits = count_submits(monkeypatch)
     callers = 90
 
     async def call(client: httpx.AsyncClient, i: int) -> tuple[list[int], list[str]]:
@@ -141,7 +128,7 @@ async def test_a_shared_model_call_logs_each_caller_s_rows_under_the_ids_it_answ
 async def test_mixed_type_requests_sharing_a_model_call_log_their_own_typed_values(
         served_paths: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     log = LogConfig(str(tmp_path / "predictions"), flush_interval_s=60)
-    submits = _count_submits(monkeypatch)
+    submits = count_submits(monkeypatch)
     model = open_model(served_paths["credit"])
     x = credit(60)[0]
     expected = model.predict_detailed(x)

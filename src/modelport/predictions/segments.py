@@ -32,7 +32,7 @@ import pyarrow.parquet as pq
 
 from modelport.core.refs import NAME_CHARS, NAME_MAX
 from modelport.errors import RefError
-from modelport.predictions.records import INPUT_PREFIX, PREDICTION, PROBA_PREFIX
+from modelport.predictions.records import INPUT_PREFIX, PREDICTION, PRIMARY_ID, PROBA_PREFIX
 
 FEEDBACK = "feedback"
 RESOURCES = "resources"
@@ -87,7 +87,7 @@ def _make_folders(folder: Path) -> None:
 LIVE_COMPRESSION = "lz4"
 COMPACT_COMPRESSION = "zstd"
 #: text columns whose every value differs: a dictionary only costs hashing them
-_UNIQUE_TEXT = frozenset({"id", "primary_id"})
+_UNIQUE_TEXT = frozenset({"id", PRIMARY_ID})
 
 
 def _text_columns(table: pa.Table) -> list[str]:

@@ -50,24 +50,18 @@ def log_delivered(log: PredictionLog, model: str, version: str, columns: Sequenc
                                                                                 columns, record, now):
         return
     for (endpoint, protocol, role, linked, matrix), group in _groups(record.delivered).items():
-        whole = len(group) == record.requests
-        if whole and record.rows == record.requests:  # one row each: the common case under load
-            sizes = None
-            rows = record.requests
-        else:
-            sizes = [item.stop - item.start for item in group]
-            rows = sum(sizes)
+        sizes = [item.stop - item.start for item in group]
+        rows = sum(sizes)
         prediction = record.prediction
         values, probabilities = prediction.values, prediction.probabilities
-        if not (whole and rows == record.rows):  # not the whole batch: its own rows
+        if len(group) != record.requests or rows != record.rows:  # not the whole batch: its own rows
             index = np.concatenate([np.arange(item.start, item.stop) for item in group])
             values = np.asarray(values)[index]
             probabilities = None if probabilities is None else probabilities[index]
         inputs = _matrix(group) if matrix else _columns(group, columns)
         latency: float | np.ndarray = (now - group[0].tag.started) * 1000  # a lone request: one value
         if len(group) > 1:
-            latency = np.array([item.tag.started for item in group])
-            latency = (now - latency) * 1000 if sizes is None else np.repeat((now - latency) * 1000, sizes)
+            latency = np.repeat((now - np.array([item.tag.started for item in group])) * 1000, sizes)
         primary = (list(itertools.chain.from_iterable(item.tag.primary_ids for item in group))
                    if linked else None)
         ids = new_ids(rows)
@@ -75,14 +69,10 @@ def log_delivered(log: PredictionLog, model: str, version: str, columns: Sequenc
                                    columns=columns, predictions=values, probabilities=probabilities,
                                    labels=prediction.labels, protocol=protocol, role=role,
                                    latency_ms=latency, ids=ids, primary_ids=primary))
-        if sizes is None:
-            for item, one in zip(group, ids, strict=True):
-                item.tag.ids = [one]
-        else:
-            start = 0
-            for item, size in zip(group, sizes, strict=True):
-                item.tag.ids = ids[start:start + size]
-                start += size
+        start = 0
+        for item, size in zip(group, sizes, strict=True):
+            item.tag.ids = ids[start:start + size]
+            start += size
 
 
 def _log_uniform(log: PredictionLog, model: str, version: str, columns: Sequence[str],

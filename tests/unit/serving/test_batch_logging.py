@@ -11,10 +11,11 @@ import pandas as pd
 import pytest
 
 from modelport.inference.model import Prediction
-from modelport.predictions import PredictionBatch, PredictionLog, read_predictions
+from modelport.predictions import PredictionLog, read_predictions
 from modelport.serving import batch_logging
 from modelport.serving.batch_logging import LogTag, log_delivered
 from modelport.serving.batcher import BatchRecord, Delivered
+from tests.serving_apps import count_submits
 
 COLUMNS = ("a", "b")
 HOUR = 3600.0
@@ -33,16 +34,10 @@ def _record(tags: list[LogTag], rows: list[np.ndarray]) -> BatchRecord:
                        tuple(delivered))
 
 
-def _logged(tmp_path: Path, record: BatchRecord) -> tuple[pd.DataFrame, list[int]]:
-    submitted: list[int] = []
+def _logged(tmp_path: Path, record: BatchRecord, monkeypatch: pytest.MonkeyPatch
+            ) -> tuple[pd.DataFrame, list[int]]:
+    submitted = count_submits(monkeypatch)
     with PredictionLog(tmp_path, flush_interval_s=HOUR) as log:
-        real = log.submit
-
-        def counted(batch: PredictionBatch) -> list[str]:
-            submitted.append(len(batch))
-            return real(batch)
-
-        log.submit = counted  # type: ignore[method-assign]
         log_delivered(log, "m", "1", COLUMNS, record)
     return read_predictions(tmp_path, "m").set_index("id"), submitted
 
@@ -56,7 +51,7 @@ def test_alike_one_row_requests_are_one_batch_with_each_caller_s_row_and_latency
     now = time.perf_counter()
     tags = [LogTag(now - 0.010 * (i + 1), "m", "v2", "primary") for i in range(5)]
     rows = [np.array([[float(i), -float(i)]]) for i in range(5)]
-    logged, submitted = _logged(tmp_path, _record(tags, rows))
+    logged, submitted = _logged(tmp_path, _record(tags, rows), monkeypatch)
     assert submitted == [5]
     for i, tag in enumerate(tags):
         assert tag.ids is not None
@@ -67,13 +62,14 @@ def test_alike_one_row_requests_are_one_batch_with_each_caller_s_row_and_latency
     assert logged["latency_ms"].is_monotonic_increasing  # the earlier started, the longer waited
 
 
-def test_requests_of_other_kinds_or_sizes_are_logged_per_kind_under_their_own_ids(tmp_path: Path) -> None:
+def test_requests_of_other_kinds_or_sizes_are_logged_per_kind_under_their_own_ids(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     now = time.perf_counter()
     tags = [LogTag(now, "m", "v2", "primary"), LogTag(now, "m", "v1", "primary"),
             LogTag(now, "m", "v2", "primary"), LogTag(now, "m", "v2", "canary")]
     rows = [np.array([[0.0, 0.0]]), np.array([[1.0, 1.0], [2.0, 2.0]]), np.array([[3.0, 3.0]]),
             np.array([[4.0, 4.0]])]
-    logged, submitted = _logged(tmp_path, _record(tags, rows))
+    logged, submitted = _logged(tmp_path, _record(tags, rows), monkeypatch)
     assert sorted(submitted) == [1, 2, 2]  # v2 primary (two requests), v1, canary
     ids = [i for tag in tags for i in (tag.ids or [])]
     assert len(ids) == len(set(ids)) == 5
