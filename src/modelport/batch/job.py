@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import sys
 import time
 import uuid
 from collections.abc import Callable, Generator
@@ -227,12 +228,21 @@ class EngineStats:
 Engine = Callable[[Plan, EngineStats], Generator[ChunkResult, None, None]]
 
 
+#: Arrow reads its allocator's name from this variable once, when pyarrow is imported: the workers
+#: take jemalloc unless the user chose one. Arrow's default, mimalloc, hands freed memory back to
+#: the kernel soon and takes it again in fresh huge pages (THP ``madvise``), zeroed at each fault:
+#: a fifth of all CPU time of a 1,000,000-row run went to the kernel's ``clear_page``. jemalloc
+#: keeps freed memory for reuse (the run's system time 4.8-5.3 → 2.0-2.3 s). The variable, not
+#: ``pa.set_memory_pool``, which the Parquet reader's C++ does not consult.
+WORKER_ENVIRONMENT = {"ARROW_DEFAULT_MEMORY_POOL": "jemalloc"} if sys.platform.startswith("linux") else {}
+
+
 def run_local(plan: Plan, stats: EngineStats) -> Generator[ChunkResult, None, None]:
     """Score on a pool of worker processes on this machine, the main process reading ahead."""
     remaining = (chunk for chunk in plan.source.chunks(plan.config.chunk_rows, plan.columns)
                  if chunk.index not in plan.done)
     pool: LocalPool[ScoringSpec, Chunk, ChunkResult] = LocalPool(
-        start_worker, plan.spec, PoolConfig(workers=plan.config.workers))
+        start_worker, plan.spec, PoolConfig(workers=plan.config.workers, environment=WORKER_ENVIRONMENT))
     with pool:
         for result in pool.map_unordered(remaining):
             stats.peak_chunks_in_flight = pool.stats.peak_in_flight

@@ -24,12 +24,11 @@ import os
 import pickle
 import queue
 import signal
-import sys
 import threading
 import time
 import traceback
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from multiprocessing.connection import wait
 from multiprocessing.process import BaseProcess
@@ -48,27 +47,16 @@ R = TypeVar("R")
 POLL_S = 0.5
 
 
-#: Arrow reads its allocator's name from this variable once, when pyarrow is imported; the pool's
-#: processes take jemalloc unless the user chose one. Arrow's default, mimalloc, hands freed memory
-#: back to the kernel soon and takes it again in fresh huge pages (THP ``madvise``), zeroed at each
-#: fault: a fifth of all CPU time of a 1,000,000-row batch run went to the kernel's ``clear_page``.
-#: jemalloc keeps freed memory for reuse (the run's system time 4.8-5.3 → 2.0-2.3 s). The variable,
-#: not ``pa.set_memory_pool``, which the Parquet reader's C++ does not consult.
-ARROW_POOL_VARIABLE = "ARROW_DEFAULT_MEMORY_POOL"
-ARROW_POOL = "jemalloc" if sys.platform.startswith("linux") else None
-
-
 @contextlib.contextmanager
-def _environment(name: str, value: str | None) -> Iterator[None]:
-    """``name`` set to ``value`` for the processes started meanwhile, unless already set."""
-    if value is None or name in os.environ:
-        yield
-        return
-    os.environ[name] = value
+def _environment(variables: Mapping[str, str]) -> Iterator[None]:
+    """``variables`` set for the processes started meanwhile, each unless already set."""
+    added = {name: value for name, value in variables.items() if name not in os.environ}
+    os.environ.update(added)
     try:
         yield
     finally:
-        os.environ.pop(name, None)
+        for name in added:
+            os.environ.pop(name, None)
 
 
 def default_workers() -> int:
@@ -84,6 +72,9 @@ class PoolConfig:
 
     workers: int = field(default_factory=default_workers)
     depth: int = 2
+    #: environment variables of the pool's processes, each unless this process has it set already
+    #: (read at their start, as libraries read their settings at import)
+    environment: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.workers < 1:
@@ -275,7 +266,7 @@ class LocalPool(Generic[S, T, R]):
         self._parent = self._context.Process(
             target=_parent_main, name="modelport-workers",
             args=(self.setup, self.state, self._inboxes, self._outbox, self._events, os.getpid()))
-        with _environment(ARROW_POOL_VARIABLE, ARROW_POOL):
+        with _environment(self.config.environment):
             self._parent.start()
         return self
 

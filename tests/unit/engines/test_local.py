@@ -10,7 +10,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 import pytest
 
-from modelport.engines.local import ARROW_POOL_VARIABLE, LocalPool, PoolConfig, RemoteFailure
+from modelport.batch.job import WORKER_ENVIRONMENT
+from modelport.engines.local import LocalPool, PoolConfig, RemoteFailure
 from modelport.errors import BatchError, IntegrityError
 
 
@@ -129,19 +130,23 @@ def test_a_future_sends_its_result_back_when_it_resolves() -> None:
         list(pool.map_unordered(range(20)))
 
 
+
 def _arrow_backend(_: object) -> Callable[[int], str]:
     import pyarrow as pa
 
     return lambda task: str(pa.default_memory_pool().backend_name)
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="jemalloc is chosen on Linux only")
-def test_workers_allocate_through_jemalloc_unless_the_user_chose_an_allocator(
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the Linux wheels have jemalloc")
+def test_the_pool_s_processes_start_with_its_environment_unless_already_set(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    with LocalPool(_arrow_backend, None, PoolConfig(workers=1)) as pool:
+    # Arrow reads its allocator at import: what batch scoring sets for its workers (WORKER_ENVIRONMENT)
+    environment = dict(WORKER_ENVIRONMENT)
+    assert environment == {"ARROW_DEFAULT_MEMORY_POOL": "jemalloc"}
+    monkeypatch.delenv("ARROW_DEFAULT_MEMORY_POOL", raising=False)
+    with LocalPool(_arrow_backend, None, PoolConfig(workers=1, environment=environment)) as pool:
         assert list(pool.map_unordered([0])) == ["jemalloc"]
-    assert ARROW_POOL_VARIABLE not in os.environ  # set for the pool's start only
-    monkeypatch.setenv(ARROW_POOL_VARIABLE, "system")
-    with LocalPool(_arrow_backend, None, PoolConfig(workers=1)) as pool:
+    assert "ARROW_DEFAULT_MEMORY_POOL" not in os.environ  # set for the pool's start only
+    monkeypatch.setenv("ARROW_DEFAULT_MEMORY_POOL", "system")  # the user's choice stands
+    with LocalPool(_arrow_backend, None, PoolConfig(workers=1, environment=environment)) as pool:
         assert list(pool.map_unordered([0])) == ["system"]
-
