@@ -170,7 +170,7 @@ class InputSource:
         """Rows in the input when the files' metadata tells (Parquet), else None."""
         if self.format != "parquet":
             return None
-        return sum(int(pq.ParquetFile(path).metadata.num_rows) for path in self.files)
+        return sum(sum(groups) for groups in self._row_group_sizes().values())
 
     def batches(self, batch_rows: int, columns: list[str] | None = None) -> Iterator[pa.RecordBatch]:
         """Every row of the Parquet or CSV files as Arrow batches, reading little ahead.
@@ -200,33 +200,36 @@ class InputSource:
             raise ValueError(f"chunk_rows must be at least 1, got {chunk_rows}")
         if self.format == "json":
             yield from _line_chunks(self.files, chunk_rows)
-        elif self.format == "parquet" and self._row_groups_fit(chunk_rows):
-            yield from _parquet_chunks(self.files, chunk_rows, columns)
+        elif self.format == "parquet" and self._row_groups_fit(sizes := self._row_group_sizes(), chunk_rows):
+            yield from _parquet_chunks(sizes, chunk_rows, columns)
         else:
             yield from _table_chunks(self.batches(min(chunk_rows, READ_BATCH_ROWS), columns), chunk_rows)
 
-    def _row_groups_fit(self, chunk_rows: int) -> bool:
-        """Whether every row group is small enough for a worker to read for one chunk."""
-        try:
-            for path in self.files:
+    def _row_group_sizes(self) -> dict[Path, list[int]]:
+        """The rows of each row group of each Parquet file, from the files' metadata."""
+        sizes = {}
+        for path in self.files:
+            try:
                 meta = pq.ParquetFile(path).metadata
-                if any(meta.row_group(g).num_rows > ROW_GROUP_CHUNKS * chunk_rows
-                       for g in range(meta.num_row_groups)):
-                    return False
-        except (pa.ArrowException, OSError) as exc:
-            raise BatchError(f"cannot read {path}: {exc}") from exc
-        return True
+            except (pa.ArrowException, OSError) as exc:
+                raise BatchError(f"cannot read {path}: {exc}") from exc
+            sizes[path] = [meta.row_group(g).num_rows for g in range(meta.num_row_groups)]
+        return sizes
+
+    @staticmethod
+    def _row_groups_fit(sizes: dict[Path, list[int]], chunk_rows: int) -> bool:
+        """Whether every row group is small enough for a worker to read for one chunk."""
+        return all(rows <= ROW_GROUP_CHUNKS * chunk_rows for groups in sizes.values() for rows in groups)
 
 
-def _parquet_chunks(files: tuple[Path, ...], chunk_rows: int, columns: list[str] | None
+def _parquet_chunks(files: dict[Path, list[int]], chunk_rows: int, columns: list[str] | None
                     ) -> Iterator[Chunk]:
-    """The chunks of Parquet files as the row groups that hold their rows, from metadata only."""
+    """The chunks of Parquet files (their row groups' sizes, in file order) as the row groups that
+    hold their rows."""
     wanted = None if columns is None else tuple(columns)
     pieces: list[tuple[str, tuple[int, ...], int, int]] = []
     count = index = start = 0
-    for path in files:
-        meta = pq.ParquetFile(path).metadata
-        sizes = [meta.row_group(g).num_rows for g in range(meta.num_row_groups)]
+    for path, sizes in files.items():
         firsts = list(itertools.accumulate(sizes, initial=0))  # each group's first row in the file
         position = 0
         while position < firsts[-1]:
