@@ -25,8 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from modelport.predictions import PredictionBatch, PredictionLog
-from modelport.predictions.records import new_ids
-from modelport.serving.batcher import BatchRecord, Delivered
+from modelport.predictions.records import RowList, new_ids
+from modelport.serving.batcher import BatchRecord, Queued
 
 
 @dataclass(slots=True)
@@ -84,19 +84,19 @@ def _log_uniform(log: PredictionLog, model: str, version: str, columns: Sequence
     first = delivered[0].tag
     endpoint, protocol, role = first.endpoint, first.protocol, first.role
     ids = new_ids(record.rows)
-    frames: list[np.ndarray] = []
+    frames = RowList()  # stacked by the writer
     started: list[float] = []
     for item, one in zip(delivered, ids, strict=True):
         tag: LogTag = item.tag
         frame = item.frame
-        if (type(frame) is not np.ndarray or tag.primary_ids is not None or tag.endpoint != endpoint
-                or tag.protocol != protocol or tag.role != role):
+        if (type(frame) is not np.ndarray or len(frame) != 1 or tag.primary_ids is not None
+                or tag.endpoint != endpoint or tag.protocol != protocol or tag.role != role):
             return False
         frames.append(frame)
         started.append(tag.started)
         tag.ids = [one]
     prediction = record.prediction
-    log.submit(PredictionBatch(endpoint=endpoint, model=model, version=version, inputs=np.concatenate(frames),
+    log.submit(PredictionBatch(endpoint=endpoint, model=model, version=version, inputs=frames,
                                columns=columns, predictions=prediction.values,
                                probabilities=prediction.probabilities, labels=prediction.labels,
                                protocol=protocol, role=role, latency_ms=(now - np.array(started)) * 1000,
@@ -104,10 +104,10 @@ def _log_uniform(log: PredictionLog, model: str, version: str, columns: Sequence
     return True
 
 
-def _groups(delivered: Sequence[Delivered]) -> dict[tuple[str, str, str, bool, bool], list[Delivered]]:
+def _groups(delivered: Sequence[Queued]) -> dict[tuple[str, str, str, bool, bool], list[Queued]]:
     """The requests by what their batch entry shares: endpoint, protocol, role, whether they carry
     primary ids, whether their rows are a matrix (else ``ColumnRows``)."""
-    groups: dict[tuple[str, str, str, bool, bool], list[Delivered]] = {}
+    groups: dict[tuple[str, str, str, bool, bool], list[Queued]] = {}
     for item in delivered:
         tag: LogTag = item.tag
         key = (tag.endpoint, tag.protocol, tag.role, tag.primary_ids is not None,
@@ -120,11 +120,11 @@ def _groups(delivered: Sequence[Delivered]) -> dict[tuple[str, str, str, bool, b
     return groups
 
 
-def _matrix(group: list[Delivered]) -> np.ndarray:
+def _matrix(group: list[Queued]) -> np.ndarray:
     return group[0].frame if len(group) == 1 else np.concatenate([item.frame for item in group])
 
 
-def _columns(group: list[Delivered], names: Sequence[str]) -> dict[str, np.ndarray]:
+def _columns(group: list[Queued], names: Sequence[str]) -> dict[str, np.ndarray]:
     """The validated columns of mixed-type requests (``ColumnRows``), stacked per column."""
     if len(group) == 1:
         return dict(zip(names, group[0].frame.columns, strict=True))

@@ -28,10 +28,10 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, NamedTuple, Protocol
+from typing import Any, Protocol
 
 import pandas as pd
 
@@ -67,17 +67,30 @@ DEMOTE_FACTOR = 10.0
 log = logging.getLogger("modelport.serving")
 
 
-class Delivered(NamedTuple):
-    """A request of a batch that got its rows' prediction and was enqueued with a ``tag``.
+@dataclass(slots=True)
+class Queued:
+    """A request in the queue: its validated rows, what it asked for, its future and ``tag``.
 
-    A named tuple: a model call makes one per request, and a frozen dataclass took 0.5 µs each."""
+    ``on_batch`` gets the tagged ones a model call answered as they are (``BatchRecord.delivered``),
+    with ``start``, their first row in the batch's prediction, set: a per-request record made for
+    the purpose (a named tuple) cost each logged request 0.3 µs."""
 
-    tag: Any
-    #: the request's validated rows, as enqueued
     frame: Rows
-    #: its rows within the batch's prediction
-    start: int
-    stop: int
+    #: the caller wants probabilities in its own prediction
+    proba: bool
+    future: asyncio.Future[Prediction]
+    enqueued_at: float
+    observed: bool
+    tag: Any = None
+    #: the model call computes probabilities for ``on_batch`` even if the caller wants none
+    scores: bool = False
+    #: its first row in the batch's prediction, once answered
+    start: int = 0
+
+    @property
+    def stop(self) -> int:
+        """One past its last row in the batch's prediction."""
+        return self.start + len(self.frame)
 
 
 @dataclass(frozen=True)
@@ -89,24 +102,15 @@ class BatchRecord:
     requests: int
     waits: tuple[float, ...]
     prediction: Prediction
-    delivered: tuple[Delivered, ...] = ()
+    #: the tagged requests answered, in batch order, each with its ``start`` set
+    delivered: Sequence[Queued] = ()
 
 
-@dataclass(slots=True)
-class _Item:
-    frame: Rows
-    proba: bool
-    future: asyncio.Future[Prediction]
-    enqueued_at: float
-    observed: bool
-    tag: Any = None
-
-
-def slice_prediction(prediction: Prediction, start: int, stop: int) -> Prediction:
-    """The rows ``start:stop`` of a batch's prediction."""
+def slice_prediction(prediction: Prediction, start: int, stop: int, proba: bool = True) -> Prediction:
+    """The rows ``start:stop`` of a batch's prediction; without probabilities unless ``proba``."""
     probabilities = prediction.probabilities
     return Prediction(prediction.values[start:stop],
-                      None if probabilities is None else probabilities[start:stop],
+                      None if probabilities is None or not proba else probabilities[start:stop],
                       prediction.labels)
 
 
@@ -134,7 +138,7 @@ class MicroBatcher:
         self.max_queue = max_queue
         self.retry_after = retry_after
         self._on_batch = on_batch
-        self._queue: deque[_Item] = deque()
+        self._queue: deque[Queued] = deque()
         self._arriving = 0
         self._wakeup = asyncio.Event()
         self._executor: ThreadPoolExecutor | None = None
@@ -178,13 +182,15 @@ class MicroBatcher:
             self._arriving -= 1
             self._wakeup.set()
 
-    def enqueue(self, frame: Rows, *, proba: bool, observed: bool = True, tag: Any = None
-                ) -> asyncio.Future[Prediction]:
+    def enqueue(self, frame: Rows, *, proba: bool, observed: bool = True, tag: Any = None,
+                scores: bool = False) -> asyncio.Future[Prediction]:
         """Queue a validated frame; the future resolves to its own rows' prediction.
 
         ``observed=False`` (the warm-up) keeps the batch out of ``on_batch``, hence out of metrics.
-        ``tag``: anything; ``on_batch`` gets it back in ``BatchRecord.delivered`` with the
-        request's rows once they are answered, before the caller resumes.
+        ``tag``: anything; ``on_batch`` gets the request back in ``BatchRecord.delivered`` once its
+        rows are answered, before the caller resumes. ``scores``: the model call computes
+        probabilities for ``on_batch`` (the log) even when this caller asked for none (``proba``);
+        its own prediction then carries none.
         """
         if self._worker is None:
             raise NotReadyError(self.name, "the batcher is not running", self.retry_after)
@@ -193,9 +199,9 @@ class MicroBatcher:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Prediction] = loop.create_future()
         if self._inline_ok(len(frame)):
-            self._run_inline(_Item(frame, proba, future, loop.time(), observed, tag))
+            self._run_inline(Queued(frame, proba, future, loop.time(), observed, tag, scores))
             return future
-        self._queue.append(_Item(frame, proba, future, loop.time(), observed, tag))
+        self._queue.append(Queued(frame, proba, future, loop.time(), observed, tag, scores))
         self._wakeup.set()
         return future
 
@@ -204,20 +210,20 @@ class MicroBatcher:
         return (self._cheap() and not self._queue and self.running == 0 and self._arriving <= 1
                 and rows <= self.max_batch_size and quiet is not None and quiet())
 
-    def _run_inline(self, item: _Item) -> None:
+    def _run_inline(self, item: Queued) -> None:
         self.running, self.busy_since = 1, item.enqueued_at
         try:
-            prediction = self._on_loop([item.frame], item.proba)
+            prediction = self._on_loop([item.frame], item.proba or item.scores)
         except Exception as exc:
             item.future.set_exception(exc)
             return
         finally:
             self.running, self.busy_since = 0, None
-        item.future.set_result(prediction)
+        item.future.set_result(prediction if item.proba or prediction.probabilities is None
+                               else slice_prediction(prediction, 0, len(item.frame), False))
         if self._on_batch is not None and item.observed:
-            rows = len(item.frame)
-            delivered = () if item.tag is None else (Delivered(item.tag, item.frame, 0, rows),)
-            self._on_batch(BatchRecord(rows, 1, (0.0,), prediction, delivered))
+            delivered = () if item.tag is None else (item,)
+            self._on_batch(BatchRecord(len(item.frame), 1, (0.0,), prediction, delivered))
 
     def _timed(self, predict: PredictFrame, join: Join, parts: list[Rows], proba: bool) -> Prediction:
         """One model call, folded into the running mean of a call's cost (runs on either thread)."""
@@ -240,7 +246,7 @@ class MicroBatcher:
                             "its own thread from now on", self.name, seconds, self.inline_below_s)
                 self.inline_below_s = 0.0
 
-    def _take(self, batch: list[_Item], rows: int) -> int:
+    def _take(self, batch: list[Queued], rows: int) -> int:
         """Move queued, still-wanted items into ``batch`` while they fit; return the row count."""
         while self._queue:
             item = self._queue[0]
@@ -253,8 +259,8 @@ class MicroBatcher:
             rows += len(item.frame)
         return rows
 
-    async def _gather(self) -> list[_Item]:
-        batch: list[_Item] = []
+    async def _gather(self) -> list[Queued]:
+        batch: list[Queued] = []
         rows = self._take(batch, 0)
         if not batch or rows >= self.max_batch_size or self.max_delay_s <= 0:
             return batch
@@ -272,7 +278,7 @@ class MicroBatcher:
             rows = self._take(batch, rows)
         return batch
 
-    async def _ingest(self, batch: list[_Item], rows: int, deadline: float) -> list[_Item]:
+    async def _ingest(self, batch: list[Queued], rows: int, deadline: float) -> list[Queued]:
         """Under load, let the event loop take in the requests it has already received first.
 
         While the model ran, the loop (sharing the CPU) fell behind: requests wait unread in their
@@ -302,10 +308,10 @@ class MicroBatcher:
             if batch:
                 await self._execute(batch)
 
-    async def _call(self, items: list[_Item]) -> Prediction:
+    async def _call(self, items: list[Queued]) -> Prediction:
         loop = asyncio.get_running_loop()
         frames = [item.frame for item in items]
-        proba = any(item.proba for item in items)
+        proba = any(item.proba or item.scores for item in items)
         return await loop.run_in_executor(self._executor, self._timed, self._predict, self._join, frames,
                                           proba)
 
@@ -319,12 +325,13 @@ class MicroBatcher:
         cost = self.call_seconds
         return cost is not None and cost < self.inline_below_s
 
-    async def _execute(self, items: list[_Item]) -> None:
+    async def _execute(self, items: list[Queued]) -> None:
         started = asyncio.get_running_loop().time()
         self.running, self.busy_since = len(items), started
         try:
             if self._cheap():
-                prediction = self._on_loop([item.frame for item in items], any(item.proba for item in items))
+                prediction = self._on_loop([item.frame for item in items],
+                                           any(item.proba or item.scores for item in items))
             else:
                 prediction = await self._call(items)
         except asyncio.CancelledError:  # stopping mid-call: nobody may be left waiting
@@ -341,19 +348,20 @@ class MicroBatcher:
             return
         self.running, self.busy_since = 0, None
         start = 0
-        delivered: list[Delivered] = []
+        delivered: list[Queued] = []
         for item in items:
             stop = start + len(item.frame)
             if not item.future.done():
-                item.future.set_result(slice_prediction(prediction, start, stop))
+                item.future.set_result(slice_prediction(prediction, start, stop, item.proba))
                 if item.tag is not None:
-                    delivered.append(Delivered(item.tag, item.frame, start, stop))
+                    item.start = start
+                    delivered.append(item)
             start = stop
         if self._on_batch is not None and any(item.observed for item in items):
             waits = tuple(started - item.enqueued_at for item in items)
-            self._on_batch(BatchRecord(start, len(items), waits, prediction, tuple(delivered)))
+            self._on_batch(BatchRecord(start, len(items), waits, prediction, delivered))
 
 
-def _settle_error(item: _Item, exc: Exception) -> None:
+def _settle_error(item: Queued, exc: Exception) -> None:
     if not item.future.done():
         item.future.set_exception(exc)

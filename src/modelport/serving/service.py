@@ -150,7 +150,8 @@ class Service:
             if record.delivered and self.log is not None:
                 try:
                     log_delivered(self.log, served.name, served.version, served.columns, record)
-                except Exception:  # the tags left without ids are logged request by request
+                except Exception:  # the tags left without ids are logged request by request (those
+                    # that asked for no probabilities without the scores the batch computed)
                     log.exception("logging a batch of %s failed; its requests are logged one by one",
                                   served.key)
 
@@ -244,7 +245,8 @@ class Service:
         if route is not None:
             role = route.role
         tag = None if log is None else LogTag(started, endpoint or served.name, protocol, role, primary_ids)
-        rows, prediction = await self._infer(served, raw, proba=wanted, offload=offload, tag=tag)
+        rows, prediction = await self._infer(served, raw, proba=proba, offload=offload, tag=tag,
+                                             scores=wanted)
         ids: list[str] = []
         if tag is not None and tag.ids is not None:
             ids = tag.ids  # logged with its model call's batch
@@ -288,17 +290,22 @@ class Service:
             raise
 
     async def _infer(self, served: ServedModel, raw: Any, *, proba: bool, offload: bool,
-                     observed: bool = True, tag: LogTag | None = None) -> tuple[Any, Prediction]:
+                     observed: bool = True, tag: LogTag | None = None, scores: bool = False
+                     ) -> tuple[Any, Prediction]:
         """Validate, then predict through the batcher; a ``tag`` goes with numeric rows only, whose
-        batch is then logged as one (``batch_logging``)."""
+        batch is then logged as one (``batch_logging``). ``scores``: probabilities for the log; a
+        request logged with its batch gets them only if it asked (``proba``), one logged on its own
+        always (it logs them from its own prediction)."""
         batcher = served.batcher
         with batcher.arriving():
             if offload:
                 frame, warnings = await asyncio.to_thread(served.model.validate_rows, raw)
             else:
                 frame, warnings = served.model.validate_rows(raw)
-            future = batcher.enqueue(frame, proba=proba, observed=observed,
-                                     tag=tag if type(frame) in (np.ndarray, ColumnRows) else None)
+            if tag is not None and type(frame) in (np.ndarray, ColumnRows):
+                future = batcher.enqueue(frame, proba=proba, observed=observed, tag=tag, scores=scores)
+            else:
+                future = batcher.enqueue(frame, proba=proba or scores, observed=observed)
         timeout = self.config.request_timeout_s
         # one timer per request, cheaper than asyncio.wait_for's wrapper task and future
         expiry = asyncio.get_running_loop().call_later(timeout, _expire, future, timeout)

@@ -14,7 +14,7 @@ from modelport.inference.model import Prediction
 from modelport.predictions import PredictionLog, read_predictions
 from modelport.serving import batch_logging
 from modelport.serving.batch_logging import LogTag, log_delivered
-from modelport.serving.batcher import BatchRecord, Delivered
+from modelport.serving.batcher import BatchRecord, Queued
 from tests.serving_apps import count_submits
 
 COLUMNS = ("a", "b")
@@ -28,7 +28,7 @@ def _record(tags: list[LogTag], rows: list[np.ndarray]) -> BatchRecord:
     proba = np.column_stack([1 - values * 0.75, values * 0.75 + 0.0])
     delivered, start = [], 0
     for tag, frame, size in zip(tags, rows, sizes, strict=True):
-        delivered.append(Delivered(tag, frame, start, start + size))
+        delivered.append(Queued(frame, False, None, 0.0, True, tag, scores=True, start=start))  # type: ignore[arg-type]
         start += size
     return BatchRecord(total, len(rows), (0.0,) * len(rows), Prediction(values, proba, [0, 1]),
                        tuple(delivered))

@@ -54,11 +54,34 @@ async def test_concurrent_callers_are_coalesced_and_get_their_own_rows() -> None
         await batcher.stop()
     for i, result in enumerate(results):
         assert result.values.tolist() == [2 * i, 2 * i + 1]
-        assert result.probabilities is not None
-        assert result.probabilities[:, 0].tolist() == [2 * i, 2 * i + 1]
+        if i % 2:  # did not ask: none, though its batch computed them for the callers who did
+            assert result.probabilities is None
+        else:
+            assert result.probabilities is not None
+            assert result.probabilities[:, 0].tolist() == [2 * i, 2 * i + 1]
     assert sum(r.requests for r in records) == 40
     assert len(records) < 40
     assert max(r.rows for r in records) <= 16
+
+
+async def test_scores_for_on_batch_are_computed_without_reaching_callers_who_did_not_ask() -> None:
+    records: list[BatchRecord] = []
+    batcher = _batcher(records, max_batch_size=16)
+    batcher.start()
+    try:
+        tags = [object() for _ in range(6)]
+        results = await asyncio.gather(*(batcher.enqueue(_frame(i), proba=False, scores=True, tag=tag)
+                                         for i, tag in enumerate(tags)))
+    finally:
+        await batcher.stop()
+    assert all(result.probabilities is None for result in results)
+    assert [result.values.tolist() for result in results] == [[2 * i] for i in range(6)]
+    assert all(record.prediction.probabilities is not None for record in records)
+    delivered = [item for record in records for item in record.delivered]
+    assert [item.tag for item in delivered] == tags
+    for record in records:  # each request's rows within its batch's prediction
+        for item in record.delivered:
+            assert record.prediction.values[item.start:item.stop].tolist() == [2 * tags.index(item.tag)]
 
 
 async def test_a_lone_request_never_waits_for_company() -> None:
