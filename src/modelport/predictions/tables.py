@@ -169,8 +169,6 @@ def _gather_inputs(entries: Sequence[Entry], kind: str, names: tuple[str, ...]) 
     inputs: list[Any] = [b.inputs for b in batches]
     if kind == "matrix":
         stacked = _stack(inputs, batches)
-        if stacked.ndim == 2 and stacked.shape[1] > 1:
-            stacked = np.asfortranarray(stacked)  # each column contiguous for Arrow
         return [stacked[:, j] for j in range(len(names))]
     if kind == "records":
         rows = list(itertools.chain.from_iterable(inputs))
@@ -187,15 +185,26 @@ def _gather_inputs(entries: Sequence[Entry], kind: str, names: tuple[str, ...]) 
 
 
 def _stack(matrices: list[Any], batches: Sequence[PredictionBatch]) -> np.ndarray:
-    """The rows of every entry's matrix, one under the other."""
+    """The rows of every entry's matrix, one under the other, each column contiguous (for Arrow)."""
     if any(type(m) is RowList for m in matrices):  # serving's one-row requests: every row in one call
-        return np.concatenate(list(itertools.chain.from_iterable(
+        parts: list[np.ndarray] = list(itertools.chain.from_iterable(
             m if type(m) is RowList else (np.asarray(m).reshape(len(b), -1),)
-            for m, b in zip(matrices, batches, strict=True))))
-    if all(type(m) is np.ndarray and m.ndim == 2 for m in matrices):
-        return np.concatenate(matrices)  # serving's (1, k) rows: no per-entry reshape
-    parts = [np.asarray(m).reshape(len(b), -1) for m, b in zip(matrices, batches, strict=True)]
-    return np.asarray(_combine(parts))
+            for m, b in zip(matrices, batches, strict=True)))
+    elif all(type(m) is np.ndarray and m.ndim == 2 for m in matrices):
+        parts = matrices  # serving's (1, k) rows: no per-entry reshape
+    else:
+        parts = [np.asarray(m).reshape(len(b), -1) for m, b in zip(matrices, batches, strict=True)]
+        return np.asfortranarray(np.asarray(_combine(parts)))
+    first = parts[0] if parts else None
+    if first is not None and first.ndim == 2 and first.dtype != object:
+        # straight into column order: half the time of stacking, then reordering (15,000 rows of 30
+        # floats: 1.9 against 4.5 ms); parts of another type than the first take the way below
+        out = np.empty((sum(len(b) for b in batches), first.shape[1]), dtype=first.dtype, order="F")
+        try:
+            return np.concatenate(parts, out=out, casting="no")
+        except (TypeError, ValueError):
+            pass
+    return np.asfortranarray(np.concatenate(parts))
 
 
 def _predictions(batches: Sequence[PredictionBatch]) -> list[Any] | np.ndarray:
