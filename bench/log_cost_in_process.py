@@ -4,8 +4,10 @@ Run: PYTHONPATH=src:. python bench/log_cost_in_process.py [--model forest] [--ro
 
 Each round starts two fresh processes one after the other, pinned to CPU 0: the app with its log and
 without, each called by 64 concurrent in-process callers (one OIP v2 row per request, after 12,800
-warm-up requests). Prints µs per request of each (median over the rounds) and, for the logged one,
-the CPU time of the log's writer thread per request (from /proc, in clock ticks).
+warm-up requests and, with the log, one flush); the logged one's time runs until its rows are
+written. Both processes of a round run with the same ``PYTHONHASHSEED`` (the round's number).
+Prints µs per request of each (median over the rounds) and, for the logged one, the CPU time the
+log's writing took per request (its thread's from /proc, in clock ticks, and the last flush's).
 """
 
 from __future__ import annotations
@@ -41,6 +43,13 @@ def _thread_cpu() -> dict[str, float]:
             continue
         seconds[thread.name] = (int(fields[11]) + int(fields[12])) / ticks
     return seconds
+
+
+def _flush_cpu(log: Any) -> float:
+    """Write out what ``log`` holds; the CPU seconds that took."""
+    started = time.thread_time()
+    log.flush()
+    return time.thread_time() - started
 
 
 def _drive(artifact: str, body: bytes, requests: int, logged: bool) -> dict[str, float]:
@@ -96,9 +105,14 @@ def _drive(artifact: str, body: bytes, requests: int, logged: bool) -> dict[str,
                                        inbox.get, outbox.put))
         await outbox.get()
         await asyncio.gather(*(caller(WARMUP) for _ in range(CALLERS)))
+        if service.log is not None:  # the first flush's one-off costs (Parquet's first use) in the warm-up
+            await asyncio.to_thread(service.log.flush)
         before = _thread_cpu()
         started = time.perf_counter()
         await asyncio.gather(*(caller(requests // CALLERS) for _ in range(CALLERS)))
+        final = 0.0
+        if service.log is not None:  # the rows still queued are part of what the requests cost
+            final = await asyncio.to_thread(_flush_cpu, service.log)
         seconds = time.perf_counter() - started
         after = _thread_cpu()
         await inbox.put({"type": "lifespan.shutdown"})
@@ -107,7 +121,7 @@ def _drive(artifact: str, body: bytes, requests: int, logged: bool) -> dict[str,
         done = requests // CALLERS * CALLERS
         writer = "modelport-prediction-log"
         return {"us": seconds / done * 1e6,
-                "writer_us": (after.get(writer, 0.0) - before.get(writer, 0.0)) / done * 1e6}
+                "writer_us": (after.get(writer, 0.0) - before.get(writer, 0.0) + final) / done * 1e6}
 
     return uvloop.run(main())
 
@@ -132,11 +146,13 @@ def main() -> None:
     env = dict(os.environ, PYTHONPATH=f"{Path(__file__).resolve().parents[1] / 'src'}:"
                f"{Path(__file__).resolve().parents[1]}")
     figures: dict[str, list[dict[str, float]]] = {"log": [], "nolog": []}
-    for _ in range(args.rounds):
+    for round_ in range(args.rounds):
         for mode in ("log", "nolog"):
+            # both processes of a round hash alike: a random seed each spread one mode's runs by ±3 µs
             done = subprocess.run(["taskset", "-c", "0", sys.executable, __file__, "--drive",
                                    str(model.artifact), str(body_path), str(args.requests), mode],
-                                  env=env, capture_output=True, text=True, check=True)
+                                  env=dict(env, PYTHONHASHSEED=str(round_)), capture_output=True, text=True,
+                                  check=True)
             figures[mode].append(json.loads(done.stdout.strip().splitlines()[-1]))
     logged = statistics.median(f["us"] for f in figures["log"])
     unlogged = statistics.median(f["us"] for f in figures["nolog"])
