@@ -54,6 +54,9 @@ def _flush_cpu(log: Any) -> float:
 
 def _drive(artifact: str, body: bytes, requests: int, logged: bool) -> dict[str, float]:
     """In this process: time ``requests`` calls of the app by CALLERS callers."""
+    from modelport.core.allocator import prefer_for_this_process
+
+    prefer_for_this_process()  # as the command line's server does, before pyarrow loads
     import uvloop
 
     from modelport.inference.load import load

@@ -6,7 +6,6 @@ import importlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from modelport.core.schema import ColumnKind, ColumnSpec, Signature
 from modelport.errors import (
     EnvironmentMismatchError,
     GoldenCheckError,
@@ -14,22 +13,36 @@ from modelport.errors import (
     ModelportError,
     SchemaError,
 )
-from modelport.inference import load as _load
-from modelport.inference.load import verify
-from modelport.inference.model import LoadedModel, Prediction
-from modelport.inference.pack import Artifact, pack
-from modelport.registry.records import ModelVersion, Resolved
-from modelport.settings import Settings
 
 if TYPE_CHECKING:
+    from modelport.core.schema import ColumnKind, ColumnSpec, Signature
+    from modelport.inference.load import verify
+    from modelport.inference.model import LoadedModel, Prediction
+    from modelport.inference.pack import Artifact, pack
+    from modelport.registry.records import ModelVersion, Resolved
     from modelport.registry.service import Registry
+    from modelport.settings import Settings
+
+#: where each public name lives; imported when first asked for, so that ``import modelport`` (and
+#: the command line, which starts with it) loads neither pandas nor pyarrow before it must: the
+#: command line chooses Arrow's allocator first (``modelport.cli``)
+_LAZY = {
+    "ColumnKind": "modelport.core.schema", "ColumnSpec": "modelport.core.schema",
+    "Signature": "modelport.core.schema", "verify": "modelport.inference.load",
+    "LoadedModel": "modelport.inference.model", "Prediction": "modelport.inference.model",
+    "Artifact": "modelport.inference.pack", "pack": "modelport.inference.pack",
+    "ModelVersion": "modelport.registry.records", "Resolved": "modelport.registry.records",
+    "Registry": "modelport.registry.service", "Settings": "modelport.settings",
+}
 
 
 def __getattr__(name: str) -> object:
-    # The registry service brings SQLAlchemy; import it when first asked for, not with modelport.
-    if name == "Registry":
-        return importlib.import_module("modelport.registry.service").Registry
-    raise AttributeError(f"module 'modelport' has no attribute {name!r}")
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'modelport' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # looked up once
+    return value
 
 
 def open_registry(settings: Settings | None = None) -> Registry:
@@ -38,6 +51,7 @@ def open_registry(settings: Settings | None = None) -> Registry:
     Opening is lazy: the database is reached (and migrated) on first use.
     """
     from modelport.registry.service import Registry
+    from modelport.settings import Settings
 
     return Registry((settings or Settings.from_env()).registry_config())
 
@@ -59,8 +73,10 @@ def load(ref: str | Path, *, allow_env_mismatch: bool = False, golden_check: boo
         finally:
             if using is None:
                 opened.close()
-    return _load.load(path, allow_env_mismatch=allow_env_mismatch, golden_check=golden_check,
-                      device=device)
+    from modelport.inference import load as loading
+
+    return loading.load(path, allow_env_mismatch=allow_env_mismatch, golden_check=golden_check,
+                        device=device)
 
 
 __all__ = [

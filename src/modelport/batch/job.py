@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import sys
 import time
 import uuid
 from collections.abc import Callable, Generator
@@ -21,6 +20,7 @@ from typing import Any
 from modelport.batch.inputs import Chunk, InputSource
 from modelport.batch.output import SUMMARY, ChunkResult, OutputFolder, part_name
 from modelport.batch.scoring import MODEL_VERSION, ROW, RUN_ID, ScoringSpec, start_worker
+from modelport.core import allocator
 from modelport.engines.local import LocalPool, PoolConfig, default_workers
 from modelport.errors import BatchError, Problem, RejectRateError, SchemaError
 from modelport.inference.load import Verified, verify
@@ -228,13 +228,8 @@ class EngineStats:
 Engine = Callable[[Plan, EngineStats], Generator[ChunkResult, None, None]]
 
 
-#: Arrow reads its allocator's name from this variable once, when pyarrow is imported: the workers
-#: take jemalloc unless the user chose one. Arrow's default, mimalloc, hands freed memory back to
-#: the kernel soon and takes it again in fresh huge pages (THP ``madvise``), zeroed at each fault:
-#: a fifth of all CPU time of a 1,000,000-row run went to the kernel's ``clear_page``. jemalloc
-#: keeps freed memory for reuse (the run's system time 4.8-5.3 → 2.0-2.3 s). The variable, not
-#: ``pa.set_memory_pool``, which the Parquet reader's C++ does not consult.
-WORKER_ENVIRONMENT = {"ARROW_DEFAULT_MEMORY_POOL": "jemalloc"} if sys.platform.startswith("linux") else {}
+#: the workers allocate Arrow's memory through jemalloc unless the user chose (``core.allocator``)
+WORKER_ENVIRONMENT = allocator.ENVIRONMENT
 
 
 def run_local(plan: Plan, stats: EngineStats) -> Generator[ChunkResult, None, None]:
