@@ -11,7 +11,7 @@ builds and frees large Arrow buffers over and over pays that every time:
   CPU per logged request (forest, 64 callers, ``bench/log_cost_in_process.py``).
 
 jemalloc keeps freed memory for reuse. The variable, not ``pa.set_memory_pool``: the Parquet
-reader's and writer's C++ do not consult the latter. A user's own choice always wins.
+reader's C++ does not consult the latter (measured). A user's own choice always wins.
 """
 
 from __future__ import annotations
