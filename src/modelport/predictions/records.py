@@ -37,7 +37,6 @@ PROBA_PREFIX = "proba."
 PRIMARY_ID = "primary_id"
 
 
-
 class RowList(list[np.ndarray]):
     """A batch's rows as one (1, k) matrix per row, in order, their columns named by ``columns``.
 

@@ -6,8 +6,9 @@ thousands of entries a second keep the garbage collector busy: about a sixth of 
 on a 100-tree forest at 64 connections. So a request whose validated rows are a numeric matrix or
 columns of mixed types (``ColumnRows``) is enqueued with a :class:`LogTag`; when its model call
 returns, before any caller resumes, the batch's requests are logged as one ``PredictionBatch`` per
-(endpoint, protocol, role, kind of rows) with their rows stacked, each request's latency per row,
-and fresh ids handed back through the tags. The validated values are what is logged, typed as the
+(endpoint, protocol, role, kind of rows) with their rows stacked (alike one-row requests: listed,
+for the writer to stack), each request's latency per row, and fresh ids handed back through the
+tags. The validated values are what is logged, typed as the
 model got them. Requests validated through a frame (anything unusual) keep the per-request path,
 which logs their decoded body.
 
