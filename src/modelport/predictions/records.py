@@ -36,18 +36,9 @@ PROBA_PREFIX = "proba."
 #: a shadow row's link to the primary prediction whose request it copied (absent otherwise)
 PRIMARY_ID = "primary_id"
 
-
-class RowList(list[np.ndarray]):
-    """A batch's rows as one (1, k) matrix per row, in order, their columns named by ``columns``.
-
-    What serving logs for a model call's one-row requests: the writer stacks every row of a flush
-    in one call, where stacking each model call's rows on the request path cost every logged
-    request about 0.35 µs."""
-
-
-#: what a batch's inputs may be: a frame, a 2-D matrix with ``columns``, rows as ``RowList``,
-#: columns of equal length (or of one value each: one row), or a list of records
-Inputs = pd.DataFrame | np.ndarray | RowList | Mapping[str, Any] | Sequence[Mapping[str, Any]]
+#: what a batch's inputs may be: a frame, a 2-D matrix with ``columns``, columns of equal length
+#: (or of one value each: one row), or a list of records
+Inputs = pd.DataFrame | np.ndarray | Mapping[str, Any] | Sequence[Mapping[str, Any]]
 
 
 class Role(StrEnum):

@@ -21,23 +21,13 @@ import pandas as pd
 import pyarrow as pa
 
 from modelport.predictions.policy import Privacy
-from modelport.predictions.records import (
-    INPUT_PREFIX,
-    PREDICTION,
-    PRIMARY_ID,
-    PROBA_PREFIX,
-    PredictionBatch,
-    RowList,
-)
+from modelport.predictions.records import INPUT_PREFIX, PREDICTION, PRIMARY_ID, PROBA_PREFIX, PredictionBatch
 
 #: below this many rows a frame is boxed in one call (cheaper); above, taken column by column (typed)
 _SMALL_FRAME = 64
 _TIME = pa.timestamp("us", tz="UTC")
 
 Layout = tuple[str, tuple[str, ...], tuple[str, ...] | None]
-
-#: the types of inputs serving logs as a matrix under its model's columns
-_MATRICES = (np.ndarray, RowList)
 
 
 @dataclass(slots=True)
@@ -73,8 +63,6 @@ def _kind(inputs: Any) -> str:
     kind = type(inputs)
     if kind is list:  # the common cases first: isinstance against an ABC costs a microsecond
         return "records"
-    if kind is RowList:
-        return "matrix"
     if kind is dict:
         return "columns"
     if inputs is None:
@@ -95,8 +83,6 @@ def _names(batch: PredictionBatch, kind: str) -> tuple[str, ...]:
     if kind == "matrix":
         if batch.columns is not None:
             return tuple(batch.columns)
-        if type(inputs) is RowList:
-            inputs = inputs[0] if inputs else np.empty((0, 0))
         return tuple(str(i) for i in range(inputs.shape[1] if inputs.ndim == 2 else 1))
     if kind == "columns":
         return tuple(inputs)
@@ -128,7 +114,7 @@ class _Layouts:
     def of(self, entry: Entry) -> Layout:
         batch = entry.batch
         columns, labels = batch.columns, batch.labels if batch.probabilities is not None else None
-        if type(batch.inputs) in _MATRICES and columns is not None:  # serving's numeric requests
+        if type(batch.inputs) is np.ndarray and columns is not None:  # serving's numeric requests
             key = (id(columns), id(labels))
             hit = self._matrices.get(key)
             if hit is not None and hit[0] is columns and hit[1] is labels:
@@ -186,13 +172,8 @@ def _gather_inputs(entries: Sequence[Entry], kind: str, names: tuple[str, ...]) 
 
 def _stack(matrices: list[Any], batches: Sequence[PredictionBatch]) -> np.ndarray:
     """The rows of every entry's matrix, one under the other, each column contiguous (for Arrow)."""
-    if any(type(m) is RowList for m in matrices):  # serving's one-row requests: every row in one call
-        parts: list[np.ndarray] = list(itertools.chain.from_iterable(
-            m if type(m) is RowList else (np.asarray(m).reshape(len(b), -1),)
-            for m, b in zip(matrices, batches, strict=True)))
-    elif all(type(m) is np.ndarray and m.ndim == 2 for m in matrices):
-        parts = matrices  # serving's (1, k) rows: no per-entry reshape
-    else:
+    parts: list[np.ndarray] = matrices
+    if not all(type(m) is np.ndarray and m.ndim == 2 for m in matrices):  # else serving's: as they are
         parts = [np.asarray(m).reshape(len(b), -1) for m, b in zip(matrices, batches, strict=True)]
         return np.asfortranarray(np.asarray(_combine(parts)))
     first = parts[0] if parts else None

@@ -6,9 +6,8 @@ thousands of entries a second keep the garbage collector busy: about a sixth of 
 on a 100-tree forest at 64 connections. So a request whose validated rows are a numeric matrix or
 columns of mixed types (``ColumnRows``) is enqueued with a :class:`LogTag`; when its model call
 returns, before any caller resumes, the batch's requests are logged as one ``PredictionBatch`` per
-(endpoint, protocol, role, kind of rows) with their rows stacked (alike one-row requests: listed,
-for the writer to stack), each request's latency per row, and fresh ids handed back through the
-tags. The validated values are what is logged, typed as the
+(endpoint, protocol, role, kind of rows) with their rows stacked, each request's latency per row,
+and fresh ids handed back through the tags. The validated values are what is logged, typed as the
 model got them. Requests validated through a frame (anything unusual) keep the per-request path,
 which logs their decoded body.
 
@@ -26,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from modelport.predictions import PredictionBatch, PredictionLog
-from modelport.predictions.records import RowList, new_ids
+from modelport.predictions.records import new_ids
 from modelport.serving.batcher import BatchRecord, Queued
 
 
@@ -85,7 +84,7 @@ def _log_uniform(log: PredictionLog, model: str, version: str, columns: Sequence
     first = delivered[0].tag
     endpoint, protocol, role = first.endpoint, first.protocol, first.role
     ids = new_ids(record.rows)
-    frames = RowList()  # stacked by the writer
+    frames: list[np.ndarray] = []
     started: list[float] = []
     for item, one in zip(delivered, ids, strict=True):
         tag: LogTag = item.tag
@@ -97,7 +96,7 @@ def _log_uniform(log: PredictionLog, model: str, version: str, columns: Sequence
         started.append(tag.started)
         tag.ids = [one]
     prediction = record.prediction
-    log.submit(PredictionBatch(endpoint=endpoint, model=model, version=version, inputs=frames,
+    log.submit(PredictionBatch(endpoint=endpoint, model=model, version=version, inputs=np.concatenate(frames),
                                columns=columns, predictions=prediction.values,
                                probabilities=prediction.probabilities, labels=prediction.labels,
                                protocol=protocol, role=role, latency_ms=(now - np.array(started)) * 1000,

@@ -8,7 +8,6 @@ import pytest
 
 from modelport.predictions import PredictionBatch
 from modelport.predictions.policy import Privacy
-from modelport.predictions.records import RowList
 from modelport.predictions.tables import Entry, build_tables
 from tests.unit.predictions.helpers import classified, numbered
 
@@ -113,21 +112,16 @@ def test_matrix_batches_sharing_columns_and_labels_as_arrays_make_one_table() ->
     assert table.column("proba.1").to_pylist() == [0.75, 0.75, 0.75, 0.5]
 
 
-def test_rows_listed_one_matrix_each_are_stacked_in_order_with_matrix_batches() -> None:
-    columns, labels = ("a", "b"), [0, 1]
-    listed = PredictionBatch("e", "m", "1", RowList([np.array([[1.0, 10.0]]), np.array([[2.0, 20.0]])]),
-                             columns=columns, predictions=np.array([0, 1]),
-                             probabilities=np.array([[0.9, 0.1], [0.2, 0.8]]), labels=labels)
-    matrix = PredictionBatch("e", "m", "1", np.array([[3.0, 30.0], [4.0, 40.0]]), columns=columns,
-                             predictions=np.array([1, 1]), probabilities=np.array([[0.4, 0.6], [0.3, 0.7]]),
-                             labels=labels)
-    assert len(listed) == 2
-    [(table, held)] = build_tables([entry(listed), entry(matrix, 2), entry(listed, 4)], Privacy())
-    assert len(held) == 3
-    assert table.column("input.a").to_pylist() == [1.0, 2.0, 3.0, 4.0, 1.0, 2.0]
-    assert table.column("input.b").to_pylist() == [10.0, 20.0, 30.0, 40.0, 10.0, 20.0]
-    assert table.column("proba.1").to_pylist() == [0.1, 0.8, 0.6, 0.7, 0.1, 0.8]
-    assert table.column("id").to_pylist() == numbered(0, 6)
+def test_matrix_batches_of_other_number_types_stack_without_losing_values() -> None:
+    columns = ("a", "b")
+    whole = PredictionBatch("e", "m", "1", np.array([[2**40 + 1, 7]]), columns=columns, predictions=[0])
+    halves = PredictionBatch("e", "m", "1", np.array([[0.5, 1.5], [2.5, 3.5]]), columns=columns,
+                             predictions=[1, 1])
+    for order in ([whole, halves], [halves, whole]):  # the first batch's type is tried first
+        [(table, _)] = build_tables([entry(b, i) for i, b in enumerate(order)], Privacy())
+        a, b = table.column("input.a").to_pylist(), table.column("input.b").to_pylist()
+        rows = set(zip(a, b, strict=True))
+        assert rows == {(2**40 + 1, 7), (0.5, 1.5), (2.5, 3.5)}
 
 
 def test_shadow_rows_keep_their_link_to_the_primary_prediction() -> None:
