@@ -88,6 +88,11 @@ class Queued:
     start: int = 0
 
     @property
+    def computes_proba(self) -> bool:
+        """Its model call computes probabilities, for the caller or for ``on_batch``."""
+        return self.proba or self.scores
+
+    @property
     def stop(self) -> int:
         """One past its last row in the batch's prediction."""
         return self.start + len(self.frame)
@@ -213,14 +218,13 @@ class MicroBatcher:
     def _run_inline(self, item: Queued) -> None:
         self.running, self.busy_since = 1, item.enqueued_at
         try:
-            prediction = self._on_loop([item.frame], item.proba or item.scores)
+            prediction = self._on_loop([item.frame], item.computes_proba)
         except Exception as exc:
             item.future.set_exception(exc)
             return
         finally:
             self.running, self.busy_since = 0, None
-        item.future.set_result(prediction if item.proba or prediction.probabilities is None
-                               else slice_prediction(prediction, 0, len(item.frame), False))
+        item.future.set_result(slice_prediction(prediction, 0, len(item.frame), item.proba))
         if self._on_batch is not None and item.observed:
             delivered = () if item.tag is None else (item,)
             self._on_batch(BatchRecord(len(item.frame), 1, (0.0,), prediction, delivered))
@@ -308,10 +312,8 @@ class MicroBatcher:
             if batch:
                 await self._execute(batch)
 
-    async def _call(self, items: list[Queued]) -> Prediction:
+    async def _call(self, frames: list[Rows], proba: bool) -> Prediction:
         loop = asyncio.get_running_loop()
-        frames = [item.frame for item in items]
-        proba = any(item.proba or item.scores for item in items)
         return await loop.run_in_executor(self._executor, self._timed, self._predict, self._join, frames,
                                           proba)
 
@@ -328,12 +330,13 @@ class MicroBatcher:
     async def _execute(self, items: list[Queued]) -> None:
         started = asyncio.get_running_loop().time()
         self.running, self.busy_since = len(items), started
+        frames = [item.frame for item in items]
+        proba = any(item.computes_proba for item in items)
         try:
             if self._cheap():
-                prediction = self._on_loop([item.frame for item in items],
-                                           any(item.proba or item.scores for item in items))
+                prediction = self._on_loop(frames, proba)
             else:
-                prediction = await self._call(items)
+                prediction = await self._call(frames, proba)
         except asyncio.CancelledError:  # stopping mid-call: nobody may be left waiting
             for item in items:
                 _settle_error(item, NotReadyError(self.name, "the server is shutting down"))
