@@ -228,16 +228,12 @@ class EngineStats:
 Engine = Callable[[Plan, EngineStats], Generator[ChunkResult, None, None]]
 
 
-#: the workers allocate Arrow's memory through jemalloc unless the user chose (``core.allocator``)
-WORKER_ENVIRONMENT = allocator.ENVIRONMENT
-
-
 def run_local(plan: Plan, stats: EngineStats) -> Generator[ChunkResult, None, None]:
     """Score on a pool of worker processes on this machine, the main process reading ahead."""
     remaining = (chunk for chunk in plan.source.chunks(plan.config.chunk_rows, plan.columns)
                  if chunk.index not in plan.done)
     pool: LocalPool[ScoringSpec, Chunk, ChunkResult] = LocalPool(
-        start_worker, plan.spec, PoolConfig(workers=plan.config.workers, environment=WORKER_ENVIRONMENT))
+        start_worker, plan.spec, PoolConfig(workers=plan.config.workers, environment=allocator.ENVIRONMENT))
     with pool:
         for result in pool.map_unordered(remaining):
             stats.peak_chunks_in_flight = pool.stats.peak_in_flight

@@ -10,7 +10,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 import pytest
 
-from modelport.batch.job import WORKER_ENVIRONMENT
+from modelport.core import allocator
 from modelport.engines.local import LocalPool, PoolConfig, RemoteFailure
 from modelport.errors import BatchError, IntegrityError
 
@@ -130,7 +130,6 @@ def test_a_future_sends_its_result_back_when_it_resolves() -> None:
         list(pool.map_unordered(range(20)))
 
 
-
 def _arrow_backend(_: object) -> Callable[[int], str]:
     import pyarrow as pa
 
@@ -140,8 +139,8 @@ def _arrow_backend(_: object) -> Callable[[int], str]:
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the Linux wheels have jemalloc")
 def test_the_pool_s_processes_start_with_its_environment_unless_already_set(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    # Arrow reads its allocator at import: what batch scoring sets for its workers (WORKER_ENVIRONMENT)
-    environment = dict(WORKER_ENVIRONMENT)
+    # Arrow reads its allocator at import: what batch scoring sets for its workers
+    environment = dict(allocator.ENVIRONMENT)
     assert environment == {"ARROW_DEFAULT_MEMORY_POOL": "jemalloc"}
     monkeypatch.delenv("ARROW_DEFAULT_MEMORY_POOL", raising=False)
     with LocalPool(_arrow_backend, None, PoolConfig(workers=1, environment=environment)) as pool:
