@@ -76,3 +76,15 @@ def test_requests_of_other_kinds_or_sizes_are_logged_per_kind_under_their_own_id
     assert [logged.loc[i, "input.a"] for i in ids] == [0, 1, 2, 3, 4]
     assert [logged.loc[i, "protocol"] for i in ids] == ["v2", "v1", "v1", "v2", "v2"]
     assert logged.loc[ids[-1], "role"] == "canary"
+
+
+def test_a_call_with_as_many_rows_as_requests_but_not_one_each_gives_each_request_its_own_rows(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    now = time.perf_counter()
+    tags = [LogTag(now, "m", "v2", "primary"), LogTag(now, "m", "v2", "primary")]
+    rows = [np.empty((0, 2)), np.array([[1.0, 1.0], [2.0, 2.0]])]  # 2 rows, 2 requests
+    logged, submitted = _logged(tmp_path, _record(tags, rows), monkeypatch)
+    assert submitted == [2]
+    assert tags[0].ids == []
+    assert tags[1].ids is not None
+    assert [logged.loc[i, "input.a"] for i in tags[1].ids] == [1.0, 2.0]
