@@ -27,6 +27,29 @@ from modelport.serving.service import Service
 #: how often each process refreshes its CPU, memory and accelerator gauges.
 RESOURCE_INTERVAL_S = 1.0
 
+#: net allocations of container objects between two young-generation passes of the cyclic garbage
+#: collector in a serving process (Python's default is 700)
+YOUNG_THRESHOLD = 50_000
+
+
+def quiet_collector() -> None:
+    """Keep the cyclic garbage collector out of the way of requests, once the server has started.
+
+    Everything loaded so far (libraries, models) lives as long as the process: it is frozen out of
+    the collector's passes. Under load, the requests in flight hold about a thousand young
+    container objects, and the default threshold ran a young pass every 700 allocations that walked
+    them all and freed nothing: 0.2 ms a pass, 2.6 µs a request on a 100-tree forest at 64
+    connections, and half as much again for a server that logs its predictions (a tag, an id list
+    and a header per request). Requests free what they allocate by reference counting; the
+    threshold only bounds how much cyclic garbage may wait, so it is raised to ``YOUNG_THRESHOLD``
+    (a user's own higher threshold, or a disabled collector, stays as it is).
+    """
+    gc.collect()
+    gc.freeze()
+    young, middle, old = gc.get_threshold()
+    if 0 < young < YOUNG_THRESHOLD:
+        gc.set_threshold(YOUNG_THRESHOLD, middle, old)
+
 
 def build_service(models: list[LoadedModel] | list[tuple[str, str, LoadedModel]],
                   config: ServerConfig | None = None, metrics: ServingMetrics | None = None
@@ -124,13 +147,10 @@ def create_app(service: Service, metrics: ServingMetrics,
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         sampler = asyncio.get_running_loop().create_task(sample_resources(), name="resource-sampler")
         await service.start()
-        # everything loaded so far (libraries, models) lives as long as the process: keep it out
-        # of the collector's full passes, which otherwise walk it all and stall every request
         for extension in extensions:
             for step in extension.startup:
                 await step()
-        gc.collect()
-        gc.freeze()
+        quiet_collector()
         loop = asyncio.get_running_loop()
         tasks = [sampler, *(loop.create_task(task(), name=f"extension-{getattr(task, '__name__', 'task')}")
                             for extension in extensions for task in extension.tasks)]
