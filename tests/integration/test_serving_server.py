@@ -67,6 +67,14 @@ def test_tritonclient_talks_to_modelport_serve(server: str, served_paths: dict[s
     assert {p["field"] for p in answer.json()["problems"]} >= {"Age", "Income"}
 
 
+def test_answers_name_no_server_software_and_carry_a_date(server: str) -> None:
+    for path in ("/healthz", "/v2/models/numeric"):
+        answer = httpx.get(f"http://{server}{path}")
+        assert answer.status_code == 200
+        assert "server" not in answer.headers
+        assert answer.headers["date"].endswith(" GMT")  # RFC 9110: an origin server with a clock sends one
+
+
 def test_serve_refuses_a_bad_ref_before_listening(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 

@@ -137,11 +137,16 @@ def serve_service(service: Service, app: ASGIApp, config: ServerConfig, log_leve
 
 
 def uvicorn_config(app: ASGIApp, config: ServerConfig, log_level: str) -> uvicorn.Config:
-    """The uvicorn settings every server process uses (one place, for the single-process mode too)."""
+    """The uvicorn settings every server process uses (one place, for the single-process mode too).
+
+    No ``Server: uvicorn`` header: it tells a caller nothing it needs, and uvicorn checks every
+    response header in Python, about a microsecond each under load (a point of a 100-tree forest's
+    throughput at 64 connections). Client addresses are never used, so no proxy headers either.
+    """
     return uvicorn.Config(app, host=config.host, port=config.port, loop="uvloop", http="httptools",
                           lifespan="on", access_log=False, log_level=log_level,
                           timeout_graceful_shutdown=int(config.drain_timeout_s) or None,
-                          backlog=2048, proxy_headers=False)  # client addresses are never used
+                          backlog=2048, proxy_headers=False, server_header=False)
 
 
 def probe(path: str, timeout: float) -> bool:
