@@ -9,7 +9,6 @@ steps: the local engine's workers store a chunk on a thread while they score the
 
 from __future__ import annotations
 
-import gc
 import json
 import logging
 import time
@@ -27,6 +26,7 @@ import pyarrow as pa
 from modelport.batch.inputs import Chunk
 from modelport.batch.output import ChunkResult, OutputFolder, part_name, write_atomic
 from modelport.batch.text import read_text_table
+from modelport.core.collector import freeze_loaded
 from modelport.errors import BatchError, Problem, SchemaError
 from modelport.inference.load import check_golden, open_verified, verify
 from modelport.inference.model import LoadedModel, Prediction
@@ -325,9 +325,5 @@ def start_worker(spec: ScoringSpec) -> Callable[[Chunk], Future[ChunkResult]]:
     check_golden(model, verified)
     threadpool_limits(spec.threads)  # the workers' share of the cores, from their first chunk on
     worker = _Worker(ChunkScorer(model, spec), OutputFolder(Path(spec.output)))
-    # the interpreter, the frameworks and the model live as long as the workers: out of the
-    # collector's sight, a full collection no longer walks them (and forked workers do not touch,
-    # hence copy, their pages by counting references during one)
-    gc.collect()
-    gc.freeze()
+    freeze_loaded()  # the interpreter, the frameworks and the model live as long as the worker
     return worker

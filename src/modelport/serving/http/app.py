@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 from collections.abc import AsyncIterator, Callable, Sequence
 
 from starlette.applications import Starlette
@@ -13,6 +12,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import Lifespan, Receive, Scope, Send
 
+from modelport.core.collector import freeze_loaded
 from modelport.inference.model import LoadedModel
 from modelport.predictions import PredictionLog
 from modelport.serving.codecs import jsonio
@@ -26,30 +26,6 @@ from modelport.serving.service import Service
 
 #: how often each process refreshes its CPU, memory and accelerator gauges.
 RESOURCE_INTERVAL_S = 1.0
-
-#: net allocations of container objects between two young-generation passes of the cyclic garbage
-#: collector in a serving process (Python's default is 700)
-YOUNG_THRESHOLD = 50_000
-
-
-def quiet_collector() -> None:
-    """Keep the cyclic garbage collector out of the way of requests, once the server has started.
-
-    Everything loaded so far (libraries, models) lives as long as the process: it is frozen out of
-    the collector's passes. Under load, the requests in flight hold about a thousand young
-    container objects, and the default threshold ran a young pass every 700 allocations that walked
-    them all and freed nothing: 0.2 ms a pass, 2.6 µs a request on a 100-tree forest at 64
-    connections, and half as much again for a server that logs its predictions (a tag, an id list
-    and a header per request). Requests free what they allocate by reference counting; the
-    threshold only bounds how much cyclic garbage may wait, so it is raised to ``YOUNG_THRESHOLD``
-    (a user's own higher threshold, or a disabled collector, stays as it is).
-    """
-    gc.collect()
-    gc.freeze()
-    young, middle, old = gc.get_threshold()
-    if 0 < young < YOUNG_THRESHOLD:
-        gc.set_threshold(YOUNG_THRESHOLD, middle, old)
-
 
 def build_service(models: list[LoadedModel] | list[tuple[str, str, LoadedModel]],
                   config: ServerConfig | None = None, metrics: ServingMetrics | None = None
@@ -150,7 +126,7 @@ def create_app(service: Service, metrics: ServingMetrics,
         for extension in extensions:
             for step in extension.startup:
                 await step()
-        quiet_collector()
+        freeze_loaded()  # what the process loaded lives as long as it (core.collector)
         loop = asyncio.get_running_loop()
         tasks = [sampler, *(loop.create_task(task(), name=f"extension-{getattr(task, '__name__', 'task')}")
                             for extension in extensions for task in extension.tasks)]
